@@ -1,0 +1,3 @@
+export * from './keypair.ts';
+export * from './verifier.ts';
+export * from './keyfile.ts';

@@ -1,0 +1,5 @@
+export * from './canonical.ts';
+export * from './envelope.ts';
+export * from './errors.ts';
+export * from './messages.ts';
+export * from './replay.ts';

@@ -1,0 +1,116 @@
+import type { Envelope, Resources, TaskSpecBody } from '../../protocol/messages.ts';
+
+/**
+ * The plain data every side shares: the hub stores it, the simulator fabricates it, the pure
+ * functions of src/core decide over it. No classes, no I/O: values in, values out.
+ */
+
+/**
+ * The thesis' Table 5.1 states, plus `abandoned`: a task that failed until its staleness reached
+ * the ceiling (the thesis "cancels and removes" it; we keep it, terminal, with the reason).
+ */
+export type TaskStatus =
+  | 'validating'
+  | 'pending'
+  | 'invalid'
+  | 'in_queue'
+  | 'in_progress'
+  | 'completed'
+  | 'validated'
+  | 'failed'
+  | 'abandoned';
+
+export interface Transition {
+  status: TaskStatus;
+  /** ms since the epoch (virtual ms in the simulator). */
+  at: number;
+  reason?: string;
+}
+
+export interface TaskResult {
+  digest: string;
+  /** base64 of the (capped) stdout agreed on. */
+  stdout: string;
+  exitCode: number | null;
+}
+
+export interface Task {
+  /** Content id of the submitter's signed spec envelope. */
+  id: string;
+  /** Node id of the submitter's key. */
+  submitter: string;
+  spec: TaskSpecBody;
+  status: TaskStatus;
+  submittedAt: number;
+  transitions: Transition[];
+  /** Failures so far (the thesis' staleCounter). */
+  staleness: number;
+  /** Consensus rounds started (1 on the first assignment). */
+  round: number;
+  /** Assignment ids of the current round. */
+  assignments: string[];
+  result?: TaskResult;
+  /** 0-10, one decimal: the winning share of the deciding weight, times ten. */
+  trustScore?: number;
+  /** Why the task is invalid, failed, abandoned, or not running yet. */
+  reason?: string;
+  /** Node id of the hub that decides this task. */
+  home: string;
+}
+
+export type AssignmentStatus =
+  | 'assigned' // handed to the scheduler's chosen agent, not yet fetched
+  | 'running' // fetched by the agent
+  | 'reported' // a signed result arrived
+  | 'failed' // the agent reported a failure (pull, start, timeout...)
+  | 'expired' // no answer before the deadline, or the agent went inactive
+  | 'cancelled'; // the task was decided without it
+
+export interface Vote {
+  agentId: string;
+  /** null when the agent reported a failure instead of an output. */
+  digest: string | null;
+  /** The agent's trust when it voted. */
+  trust: number;
+}
+
+export interface Assignment {
+  id: string;
+  taskId: string;
+  agentId: string;
+  round: number;
+  status: AssignmentStatus;
+  issuedAt: number;
+  deadline: number;
+  /** Resources reserved on the agent while the assignment is open. */
+  reserved: Resources;
+  reason?: string;
+  /** The agent's signed result, kept so any hub can recheck the decision. */
+  result?: Envelope;
+  digest?: string | null;
+}
+
+export interface AgentStats {
+  valid: number;
+  invalid: number;
+  /** Valid results in a row since the last invalid one (adaptive replication, BOINC). */
+  consecutiveValid: number;
+}
+
+export interface Agent {
+  id: string;
+  publicKey: string;
+  name: string;
+  total: Resources;
+  /** Free resources the agent last reported (capped by its owner). */
+  free: Resources;
+  /** Resources the hub has reserved for open assignments on this agent. */
+  reserved: Resources;
+  trust: number;
+  active: boolean;
+  registeredAt: number;
+  lastHeartbeat: number;
+  /** Network address block the agent registered from (placement diversity). */
+  addressBlock?: string;
+  stats: AgentStats;
+}
