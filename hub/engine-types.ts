@@ -1,0 +1,107 @@
+import type { Envelope, Resources, TaskSpecBody } from '../protocol/messages.ts';
+import type { AgentStats, AssignmentStatus, TaskResult, TaskStatus, Transition } from '../src/core/model.ts';
+
+/**
+ * The contract between the hub's engine (state, store, scheduling loop: hub/engine.ts) and its
+ * edges (HTTP API, federation, dashboard). Edges pass signed envelopes in and read views out;
+ * every decision is made behind this interface. Errors are DcloudError subclasses whose `status`
+ * is the HTTP status to answer with and whose `code` is stable.
+ */
+
+/** Private-registry credentials: held in memory and in the hub's store, never echoed, logged or gossiped. */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  /** Registry host, e.g. 127.0.0.1:5001; derived from the image name when omitted. */
+  serveraddress?: string;
+}
+
+export interface AssignmentView {
+  id: string;
+  agentId: string;
+  round: number;
+  status: AssignmentStatus;
+  issuedAt: number;
+  deadline: number;
+  reason?: string;
+  digest?: string | null;
+}
+
+export interface TaskView {
+  id: string;
+  submitter: string;
+  home: string;
+  status: TaskStatus;
+  spec: TaskSpecBody;
+  submittedAt: number;
+  transitions: Transition[];
+  staleness: number;
+  round: number;
+  assignments: AssignmentView[];
+  result?: TaskResult & { /** stdout decoded as UTF-8, for people. */ text: string };
+  trustScore?: number;
+  /** Why it is invalid/failed/abandoned, or, while it waits, why it is not running yet. */
+  reason?: string;
+}
+
+export interface AgentView {
+  id: string;
+  publicKey: string;
+  name: string;
+  total: Resources;
+  free: Resources;
+  reserved: Resources;
+  trust: number;
+  active: boolean;
+  registeredAt: number;
+  lastHeartbeat: number;
+  stats: AgentStats;
+}
+
+export interface NetworkView {
+  agents: { active: number; inactive: number; total: number };
+  resources: { total: Resources; free: Resources };
+  averageTrust: number;
+  tasks: Record<TaskStatus, number>;
+}
+
+/** What an agent receives from POST /v1/work. */
+export interface WorkGrant {
+  /** The hub-signed `assignment` envelope. */
+  assignment: Envelope;
+  /** Only for a private image, only to the assigned agent, only over this response. */
+  registryAuth?: RegistryAuth;
+}
+
+export type HubEvent =
+  | { type: 'task'; task: TaskView }
+  | { type: 'agent'; agent: AgentView }
+  | { type: 'decision'; taskId: string; outcome: 'validated' | 'failed'; score: number; digest: string | null };
+
+export interface TaskFilter {
+  submitter?: string;
+  status?: TaskStatus;
+  limit?: number;
+}
+
+export interface HubEngine {
+  /** The hub's own signing identity (assignments and decisions are signed with it). */
+  readonly identity: { nodeId: string; publicKey: string };
+  start(): Promise<void>;
+  stop(): Promise<void>;
+
+  registerAgent(envelope: unknown, meta: { address: string }): Promise<{ agent: AgentView; created: boolean }>;
+  heartbeat(envelope: unknown): Promise<AgentView>;
+  /** null when there is nothing for this agent now (HTTP 204). */
+  requestWork(envelope: unknown): Promise<WorkGrant | null>;
+  submitResult(envelope: unknown): Promise<{ assignmentId: string; duplicate: boolean; task: TaskView }>;
+  submitTask(envelope: unknown, registryAuth?: RegistryAuth): Promise<{ task: TaskView; created: boolean }>;
+
+  getTask(id: string): TaskView | undefined;
+  listTasks(filter: TaskFilter): TaskView[];
+  getAgent(id: string): AgentView | undefined;
+  network(): NetworkView;
+
+  /** Subscribe to changes; returns the unsubscribe function. */
+  subscribe(listener: (event: HubEvent) => void): () => void;
+}
