@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Integration tests start real processes, containers and registries; two cores cannot run many at once.
     maxWorkers: 2,
-    reporters: ['default'],
+    // .ci/run reads the JSON report to print the plain `N passed, N failed` line CI understands.
+    reporters: ['default', ['json', { outputFile: 'test-output/vitest.json' }]],
   },
 });

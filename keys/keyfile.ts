@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KeyFileError, KeyFileErrorCodes } from '../protocol/errors.ts';
 import { type KeyPair, generateKeyPair, publicKeyFromSecret } from './keypair.ts';
@@ -55,6 +55,25 @@ export function encodeKeyFile(pair: KeyPair, options: KeyFileOptions = {}): stri
 }
 
 const HEX32 = /^[0-9a-f]{64}$/;
+const hexOf = (bytes: number) => new RegExp(`^[0-9a-f]{${bytes * 2}}$`);
+const HEX16 = hexOf(16);
+const HEX12 = hexOf(12);
+
+/**
+ * Checks the encryption parameters before spending a key derivation on them: a damaged file is
+ * reported as corrupt, not as a wrong passphrase, and cannot ask for gigabytes of scrypt memory.
+ */
+function encryptionProblem(kdf: NonNullable<KeyFileJson['kdf']>, cipher: NonNullable<KeyFileJson['cipher']>): string | undefined {
+  const { N, r, p } = kdf;
+  if (!Number.isInteger(N) || N < 2 || N > 2 ** 30 || (N & (N - 1)) !== 0) return 'kdf.N must be a power of two';
+  if (!Number.isInteger(r) || r < 1 || r > 32 || !Number.isInteger(p) || p < 1 || p > 16) return 'kdf.r or kdf.p out of range';
+  if (128 * N * r > SCRYPT_MAXMEM / 2) return 'kdf parameters need too much memory';
+  if (typeof kdf.salt !== 'string' || !HEX16.test(kdf.salt)) return 'kdf.salt is not 16 bytes of hex';
+  if (typeof cipher.iv !== 'string' || !HEX12.test(cipher.iv)) return 'cipher.iv is not 12 bytes of hex';
+  if (typeof cipher.tag !== 'string' || !HEX16.test(cipher.tag)) return 'cipher.tag is not 16 bytes of hex';
+  if (typeof cipher.ciphertext !== 'string' || !HEX32.test(cipher.ciphertext)) return 'cipher.ciphertext is not 32 bytes of hex';
+  return undefined;
+}
 
 function corrupt(path: string, why: string): KeyFileError {
   return new KeyFileError(KeyFileErrorCodes.CORRUPT, `key file ${path} is corrupt: ${why}`);
@@ -74,7 +93,9 @@ export function decodeKeyFile(text: string, path: string, options: KeyFileOption
   let secret: Buffer;
   if (json.cipher !== undefined) {
     const { kdf, cipher } = json;
-    if (kdf?.name !== 'scrypt' || cipher.name !== 'aes-256-gcm') throw corrupt(path, 'unknown kdf or cipher');
+    if (kdf?.name !== 'scrypt' || cipher?.name !== 'aes-256-gcm') throw corrupt(path, 'unknown kdf or cipher');
+    const why = encryptionProblem(kdf, cipher);
+    if (why !== undefined) throw corrupt(path, why);
     if (options.passphrase === undefined || options.passphrase === '') {
       throw new KeyFileError(KeyFileErrorCodes.PASSPHRASE_REQUIRED, `key file ${path} is encrypted: give its passphrase (--passphrase-stdin or DCLOUD_KEY_PASSPHRASE)`);
     }
@@ -129,23 +150,29 @@ export async function readPublicKey(path: string): Promise<Uint8Array> {
 }
 
 async function readSecureFile(path: string): Promise<string> {
-  let info;
+  let handle;
   try {
-    info = await stat(path);
+    handle = await open(path, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new KeyFileError(KeyFileErrorCodes.NOT_FOUND, `no key file at ${path} (create one with: dcloud keys new --file ${path})`);
     }
     throw err;
   }
-  if ((info.mode & 0o077) !== 0) {
-    const mode = (info.mode & 0o777).toString(8).padStart(3, '0');
-    throw new KeyFileError(
-      KeyFileErrorCodes.INSECURE_PERMISSIONS,
-      `key file ${path} has mode ${mode}: other users can read it. Fix with: chmod 600 ${path}`,
-    );
+  try {
+    // The mode of the file we opened, not of whatever the path names a moment later.
+    const info = await handle.stat();
+    if ((info.mode & 0o077) !== 0) {
+      const mode = (info.mode & 0o777).toString(8).padStart(3, '0');
+      throw new KeyFileError(
+        KeyFileErrorCodes.INSECURE_PERMISSIONS,
+        `key file ${path} has mode ${mode}: other users can read it. Fix with: chmod 600 ${path}`,
+      );
+    }
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
   }
-  return readFile(path, 'utf8');
 }
 
 export async function loadKeyFile(path: string, options: KeyFileOptions = {}): Promise<KeyPair> {

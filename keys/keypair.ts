@@ -29,6 +29,12 @@ export function publicKeyFromSecret(secretKey: Uint8Array): Uint8Array {
   return ed.getPublicKey(secretKey);
 }
 
+/** The key pair of a known 32-byte seed: test vectors, simulations, deterministic fixtures. */
+export function keyPairFromSeed(seed: Uint8Array): KeyPair {
+  if (seed.length !== 32) throw new RangeError(`an Ed25519 seed is 32 bytes, not ${seed.length}`);
+  return { secretKey: new Uint8Array(seed), publicKey: publicKeyFromSecret(seed) };
+}
+
 /**
  * A node's id: the first 16 bytes of SHA-256 over a label and its public key, in hex.
  * Anyone holding the public key derives the same id; nobody can choose an id without the key.

@@ -43,6 +43,11 @@ export class Verifier {
     }
   }
 
+  /** Whether the key is imported and cached now (it is dropped, oldest first, beyond `maxKeys`). */
+  has(publicKeyHex: string): boolean {
+    return this.cache.has(publicKeyHex);
+  }
+
   get size(): number {
     return this.cache.size;
   }

@@ -4,16 +4,75 @@ import canonicalize from 'canonicalize';
  * RFC 8785 (JSON Canonicalization Scheme): sorted keys, no white space, ECMAScript number
  * formatting, minimal string escapes. Two implementations that follow the RFC produce the
  * same bytes for the same value, which is what signatures are computed over.
+ * Throws TypeError for what JCS cannot represent (NaN, Infinity, lone surrogates, undefined).
  */
 export function canonicalJson(value: unknown): string {
-  const text = canonicalize(value);
+  let text: string | undefined;
+  try {
+    text = canonicalize(value);
+  } catch (err) {
+    throw new TypeError(`value has no canonical JSON form: ${(err as Error).message}`, { cause: err });
+  }
   if (text === undefined) throw new TypeError('value has no JSON representation');
   return text;
 }
 
-const encoder = new TextEncoder();
+/**
+ * True when `text` is exactly the RFC 8785 form of `parsed`, the value JSON.parse made of it.
+ *
+ * The hot path of every received envelope, so it avoids re-serialising with canonicalJson:
+ * for values that came out of JSON.parse, JCS and JSON.stringify differ only in key order
+ * (JCS sorts by UTF-16 code units, JSON.stringify keeps insertion order) and in lone
+ * surrogates (JCS refuses them). So when every object's keys are already in strictly
+ * ascending order and every string is well formed, the native JSON.stringify IS the canonical
+ * form. Strictly ascending also rules out duplicate keys (JSON.parse keeps only the last).
+ * Objects whose own key order differs from the text's, i.e. integer-like keys, which
+ * JavaScript enumerates first, take the slow, exact comparison.
+ */
+export function isCanonicalJson(text: string, parsed: unknown): boolean {
+  switch (inOrder(parsed)) {
+    case Order.Sorted:
+      return JSON.stringify(parsed) === text;
+    case Order.Unrepresentable:
+      return false;
+    case Order.Unsorted:
+      try {
+        return canonicalJson(parsed) === text;
+      } catch {
+        return false;
+      }
+  }
+}
+
+const Order = { Sorted: 0, Unsorted: 1, Unrepresentable: 2 } as const;
+type Order = (typeof Order)[keyof typeof Order];
+
+function inOrder(value: unknown): Order {
+  if (typeof value === 'string') return value.isWellFormed() ? Order.Sorted : Order.Unrepresentable;
+  if (typeof value !== 'object' || value === null) return Order.Sorted;
+  let order: Order = Order.Sorted;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const o = inOrder(item);
+      if (o === Order.Unrepresentable) return o;
+      if (o === Order.Unsorted) order = o;
+    }
+    return order;
+  }
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (!key.isWellFormed()) return Order.Unrepresentable;
+    if (i > 0 && !(keys[i - 1]! < key)) order = Order.Unsorted;
+    const o = inOrder((value as Record<string, unknown>)[key]);
+    if (o === Order.Unrepresentable) return o;
+    if (o === Order.Unsorted) order = o;
+  }
+  return order;
+}
+
 export function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
+  return Buffer.from(text, 'utf8');
 }
 
 export function toHex(bytes: Uint8Array): string {

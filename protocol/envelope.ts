@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import type { Signer } from '../keys/keypair.ts';
+import { nodeIdOf, type Signer } from '../keys/keypair.ts';
 import type { Verifier } from '../keys/verifier.ts';
-import { canonicalJson, utf8 } from './canonical.ts';
+import { canonicalJson, isCanonicalJson } from './canonical.ts';
 import { EnvelopeError, EnvelopeErrorCodes as E } from './errors.ts';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -55,10 +55,11 @@ const SIG_RE = /^[0-9a-f]{128}$/;
 export function domainPrefix(type: MessageType): string {
   return `dcloud/v${PROTOCOL_VERSION}/${type}\n`;
 }
+const PREFIXES = Object.fromEntries(MESSAGE_TYPES.map((t) => [t, domainPrefix(t)])) as Record<MessageType, string>;
 
 /** The exact bytes an Ed25519 signature covers: prefix, then the canonical payload, as UTF-8. */
 export function signedBytes(type: MessageType, payload: string): Uint8Array {
-  return utf8(domainPrefix(type) + payload);
+  return Buffer.from(PREFIXES[type] + payload, 'utf8');
 }
 
 export function envelopeId(type: MessageType, payload: string): string {
@@ -151,7 +152,7 @@ export function open<T extends MessageType = MessageType>(input: unknown, option
   }
   const cap = options.maxBytes?.[type] ?? DEFAULT_MAX_PAYLOAD_BYTES[type];
   if (size > cap) throw new EnvelopeError(E.OVERSIZED, `${type} payload of ${size} bytes exceeds the cap of ${cap}`);
-  if (canonicalJson(message) !== payload) throw new EnvelopeError(E.NON_CANONICAL, 'payload is not in RFC 8785 canonical form');
+  if (!isCanonicalJson(payload, message)) throw new EnvelopeError(E.NON_CANONICAL, 'payload is not in RFC 8785 canonical form');
   if (!headerCheck.Check(message)) throw new EnvelopeError(E.MALFORMED, `payload header: ${firstError(headerCheck, message)}`);
   if (message.v !== PROTOCOL_VERSION) throw new EnvelopeError(E.UNSUPPORTED_VERSION, `protocol version ${message.v} is not supported (this side speaks ${PROTOCOL_VERSION})`);
   const bodyCheck = bodyChecks[type];
@@ -170,6 +171,7 @@ export function open<T extends MessageType = MessageType>(input: unknown, option
       throw new EnvelopeError(E.REPLAYED, `nonce ${message.nonce} from this signer was already used`);
     }
   }
+  let id: string | undefined;
   return {
     type: type as T,
     v: message.v,
@@ -178,7 +180,9 @@ export function open<T extends MessageType = MessageType>(input: unknown, option
     ts: message.ts,
     nonce: message.nonce,
     body: message.body as MessageBody<T>,
-    id: createHash('sha256').update(bytes).digest('hex'),
+    get id() {
+      return (id ??= createHash('sha256').update(bytes).digest('hex'));
+    },
     envelope: { payload, sig },
   };
 }
@@ -187,7 +191,7 @@ const nodeIdCache = new Map<string, string>();
 function nodeIdFromHex(publicKeyHex: string): string {
   let id = nodeIdCache.get(publicKeyHex);
   if (id === undefined) {
-    id = createHash('sha256').update('dcloud-node-id\n').update(Buffer.from(publicKeyHex, 'hex')).digest('hex').slice(0, 32);
+    id = nodeIdOf(Buffer.from(publicKeyHex, 'hex'));
     if (nodeIdCache.size > 100_000) nodeIdCache.clear();
     nodeIdCache.set(publicKeyHex, id);
   }

@@ -1,0 +1,12 @@
+import { createSigner, generateKeyPair, type Verifier } from '../keys/index.ts';
+import { open, ReplayGuard, seal } from '../protocol/index.ts';
+import { timeLoop } from './lib.ts';
+const signer = createSigner(generateKeyPair());
+const N = 200000;
+const envs = Array.from({ length: N }, (_, i) => seal('agent.heartbeat', { total: { cpu: 8, ramGb: 16 }, free: { cpu: 5.5, ramGb: 9.75 }, running: ['a'.repeat(64), 'b'.repeat(64), 'c'.repeat(64)] }, signer, { now: 1e12 + (i >> 4) }));
+const verifier = { verify: () => true } as unknown as Verifier;
+let replay = new ReplayGuard();
+const opts = { verifier, expect: ['agent.heartbeat'] as const, now: 1e12 + (N >> 4) };
+timeLoop((i) => open(envs[i]!, { ...opts, replay }), 300); replay = new ReplayGuard();
+console.log('open w/o verify+replay', (1e6 / timeLoop((i) => open(envs[i]!, opts), 1000).perSecond).toFixed(2));
+console.log('open w/o verify', (1e6 / timeLoop((i) => open(envs[i]!, { ...opts, replay }), 1000).perSecond).toFixed(2));

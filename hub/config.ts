@@ -1,0 +1,244 @@
+import { readFile } from 'node:fs/promises';
+import { DcloudError } from '../protocol/errors.ts';
+import { type CoreParams, DEFAULT_PARAMS, mergeParams, type PartialCoreParams, SCHEDULING_POLICIES, VALIDATION_POLICIES } from '../src/core/params.ts';
+import { InvalidParamsError } from '../src/core/errors.ts';
+
+/**
+ * Every parameter of a hub, from four sources with one precedence: command-line flags, then
+ * environment variables (DCLOUD_HUB_*), then a JSON config file, then the defaults. One table
+ * below names each parameter once (its file key, flag, variable, type and default); the CLI builds
+ * its options from it, so a parameter cannot exist in one source and be missing from another.
+ */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface HubConfig {
+  dataDir: string;
+  http: { host: string; port: number };
+  logLevel: LogLevel;
+  /** How often the engine runs a scheduling pass. */
+  tickMs: number;
+  /** How old a signed envelope may be and still be accepted. */
+  freshnessMs: number;
+  rateLimit: { perAddress: number; perKey: number; windowMs: number };
+  bodyLimit: number;
+  resultBodyLimit: number;
+  sseKeepAliveMs: number;
+  params: CoreParams;
+}
+
+export class ConfigError extends DcloudError {
+  constructor(message: string) {
+    super('CONFIG_INVALID', message, 400);
+    this.name = 'ConfigError';
+  }
+}
+
+type Kind =
+  | { type: 'string' }
+  | { type: 'hostport' }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'number' }
+  | { type: 'integer'; min: number; max: number };
+
+export interface HubParam {
+  /** Dotted key in the config file, e.g. `params.trust.initial`. */
+  readonly path: string;
+  /** Long flag without dashes, e.g. `trust-initial`; the variable is DCLOUD_HUB_TRUST_INITIAL. */
+  readonly flag: string;
+  readonly kind: Kind;
+  readonly default: string | number;
+  readonly describe: string;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const ms = (min: number, max = 86_400_000): Kind => ({ type: 'integer', min, max });
+const count = (min: number, max = 1e9): Kind => ({ type: 'integer', min, max });
+const p = DEFAULT_PARAMS;
+
+export const HUB_PARAMS: readonly HubParam[] = [
+  { path: 'data', flag: 'data', kind: { type: 'string' }, default: './.dcloud/hub', describe: 'data directory (LevelDB store, hub key)' },
+  { path: 'http', flag: 'http', kind: { type: 'hostport' }, default: '127.0.0.1:8080', describe: 'HTTP API address HOST:PORT (port 0: any free port)' },
+  { path: 'logLevel', flag: 'log-level', kind: { type: 'enum', values: LOG_LEVELS }, default: 'info', describe: 'log level (logs go to stderr)' },
+  { path: 'tickMs', flag: 'tick-ms', kind: ms(10, 60_000), default: 1000, describe: 'scheduling pass interval, ms' },
+  { path: 'freshnessMs', flag: 'freshness-ms', kind: ms(1000, 3_600_000), default: 120_000, describe: 'how old a signed envelope may be, ms' },
+  { path: 'rateLimit.perAddress', flag: 'rate-limit-address', kind: count(0), default: 600_000, describe: 'requests per window from one address (0: no limit)' },
+  { path: 'rateLimit.perKey', flag: 'rate-limit-key', kind: count(0), default: 600, describe: 'signed requests per window from one key (0: no limit)' },
+  { path: 'rateLimit.windowMs', flag: 'rate-limit-window-ms', kind: ms(100), default: 60_000, describe: 'rate-limit window, ms' },
+  { path: 'bodyLimit', flag: 'body-limit', kind: count(KiB, 64 * MiB), default: 512 * KiB, describe: 'largest request body, bytes' },
+  { path: 'resultBodyLimit', flag: 'result-body-limit', kind: count(KiB, 64 * MiB), default: 2 * MiB, describe: 'largest result body, bytes' },
+  { path: 'sseKeepAliveMs', flag: 'sse-keep-alive-ms', kind: ms(100), default: 15_000, describe: 'keep-alive comment interval on /v1/events, ms' },
+  // The core's parameters (src/core/params.ts); their ranges are checked by mergeParams.
+  { path: 'params.trust.initial', flag: 'trust-initial', kind: { type: 'number' }, default: p.trust.initial, describe: 'trust of a new agent' },
+  { path: 'params.trust.min', flag: 'trust-min', kind: { type: 'number' }, default: p.trust.min, describe: 'lowest trust' },
+  { path: 'params.trust.max', flag: 'trust-max', kind: { type: 'number' }, default: p.trust.max, describe: 'highest trust' },
+  { path: 'params.trust.reward', flag: 'trust-reward', kind: { type: 'number' }, default: p.trust.reward, describe: 'trust gained for agreeing with consensus' },
+  { path: 'params.trust.penalty', flag: 'trust-penalty', kind: { type: 'number' }, default: p.trust.penalty, describe: 'trust lost for disagreeing' },
+  { path: 'params.validation.policy', flag: 'validation-policy', kind: { type: 'enum', values: VALIDATION_POLICIES }, default: p.validation.policy, describe: 'validation policy' },
+  { path: 'params.validation.threshold', flag: 'validation-threshold', kind: { type: 'number' }, default: p.validation.threshold, describe: 'winning share needed to accept a result, (0, 1]' },
+  { path: 'params.scheduling.policy', flag: 'policy', kind: { type: 'enum', values: SCHEDULING_POLICIES }, default: p.scheduling.policy, describe: 'scheduling policy' },
+  { path: 'params.scheduling.activeQueueSize', flag: 'active-queue-size', kind: { type: 'number' }, default: p.scheduling.activeQueueSize, describe: 'tasks considered per scheduling pass' },
+  { path: 'params.scheduling.stalePenalty', flag: 'stale-penalty', kind: { type: 'number' }, default: p.scheduling.stalePenalty, describe: 'priority lost per failure' },
+  { path: 'params.scheduling.staleCeiling', flag: 'stale-ceiling', kind: { type: 'number' }, default: p.scheduling.staleCeiling, describe: 'staleness at which a task is abandoned' },
+  { path: 'params.scheduling.inProgressBoost', flag: 'in-progress-boost', kind: { type: 'number' }, default: p.scheduling.inProgressBoost, describe: 'priority factor for tasks already running' },
+  { path: 'params.taskDefaults.minTrust', flag: 'default-min-trust', kind: { type: 'number' }, default: p.taskDefaults.minTrust, describe: 'trust a task requires when it does not say' },
+  { path: 'params.taskDefaults.overlap', flag: 'default-overlap', kind: { type: 'number' }, default: p.taskDefaults.overlap, describe: 'replicas per task when it does not say' },
+  { path: 'params.agents.heartbeatIntervalMs', flag: 'heartbeat-interval-ms', kind: { type: 'number' }, default: p.agents.heartbeatIntervalMs, describe: 'heartbeat interval agents are told to keep, ms' },
+  { path: 'params.agents.inactiveAfterMs', flag: 'heartbeat-timeout-ms', kind: { type: 'number' }, default: p.agents.inactiveAfterMs, describe: 'an agent silent this long is inactive, ms' },
+  { path: 'params.assignments.graceMs', flag: 'assignment-grace-ms', kind: { type: 'number' }, default: p.assignments.graceMs, describe: 'time beyond a task\'s timeout before its assignment expires, ms' },
+];
+
+export const ENV_PREFIX = 'DCLOUD_HUB_';
+export const CONFIG_ENV = `${ENV_PREFIX}CONFIG`;
+
+export function envName(param: HubParam): string {
+  return ENV_PREFIX + param.flag.toUpperCase().replaceAll('-', '_');
+}
+
+/** Flag values by flag name, as the command line gave them (strings), absent when not given. */
+export type FlagValues = Readonly<Record<string, string | undefined>>;
+
+export interface ConfigSources {
+  flags: FlagValues;
+  env: Readonly<Record<string, string | undefined>>;
+  /** The parsed config file and its name (for messages). */
+  file?: { name: string; json: unknown };
+}
+
+/**
+ * Resolves the configuration from already-read sources (pure: no I/O). Throws ConfigError naming
+ * the source and the parameter of the first bad value.
+ */
+export function resolveHubConfig(sources: ConfigSources): HubConfig {
+  const fileValues = sources.file === undefined ? new Map<string, unknown>() : flattenFile(sources.file.name, sources.file.json);
+  const values = new Map<string, string | number>();
+  const origin = new Map<string, string>();
+  for (const param of HUB_PARAMS) {
+    const flag = sources.flags[param.flag];
+    const env = sources.env[envName(param)];
+    let value: string | number;
+    let from: string;
+    if (flag !== undefined) [value, from] = [parseText(`--${param.flag}`, param, flag), `--${param.flag}`];
+    else if (env !== undefined && env !== '') [value, from] = [parseText(envName(param), param, env), envName(param)];
+    else if (fileValues.has(param.path)) {
+      from = `${sources.file?.name}: ${param.path}`;
+      value = checkJson(from, param, fileValues.get(param.path));
+    } else [value, from] = [param.default, 'default'];
+    values.set(param.path, value);
+    origin.set(param.path, from);
+  }
+
+  // Every value was checked against its param's kind above.
+  const num = (path: string) => values.get(path) as number;
+  const str = (path: string) => values.get(path) as string;
+  const http = parseHostPort(str('http'));
+  const partial: Record<string, Record<string, unknown>> = {};
+  for (const [path, value] of values) {
+    if (!path.startsWith('params.')) continue;
+    const [, section, field] = path.split('.') as [string, string, string];
+    (partial[section] ??= {})[field] = value;
+  }
+  let params: CoreParams;
+  try {
+    params = mergeParams(partial as PartialCoreParams);
+  } catch (err) {
+    if (!(err instanceof InvalidParamsError)) throw err;
+    const from = origin.get(`params.${err.field}`);
+    throw new ConfigError(`invalid configuration (${from === undefined || from === 'default' ? 'params' : from}): ${err.message}`);
+  }
+  return {
+    dataDir: str('data'),
+    http,
+    logLevel: str('logLevel') as LogLevel,
+    tickMs: num('tickMs'),
+    freshnessMs: num('freshnessMs'),
+    rateLimit: { perAddress: num('rateLimit.perAddress'), perKey: num('rateLimit.perKey'), windowMs: num('rateLimit.windowMs') },
+    bodyLimit: num('bodyLimit'),
+    resultBodyLimit: num('resultBodyLimit'),
+    sseKeepAliveMs: num('sseKeepAliveMs'),
+    params,
+  };
+}
+
+/** Reads the config file named by `--config` (or DCLOUD_HUB_CONFIG), then resolves. */
+export async function loadHubConfig(options: { configFile?: string; flags: FlagValues; env: Readonly<Record<string, string | undefined>> }): Promise<HubConfig> {
+  const name = options.configFile ?? (options.env[CONFIG_ENV] || undefined);
+  let file: ConfigSources['file'];
+  if (name !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(name, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${name}: ${(err as Error).message}`);
+    }
+    try {
+      file = { name, json: JSON.parse(text) };
+    } catch (err) {
+      throw new ConfigError(`config file ${name} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  return resolveHubConfig({ flags: options.flags, env: options.env, file });
+}
+
+export function parseHostPort(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (match === null || port > 65_535) throw new ConfigError(`${JSON.stringify(text)} is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:0)`);
+  return { host: match[1] ?? match[2]!, port };
+}
+
+const PATHS = new Set(HUB_PARAMS.map((param) => param.path));
+
+/** The file's values by dotted path; an unknown key is an error (a typo must not be ignored). */
+function flattenFile(name: string, json: unknown, prefix = '', out = new Map<string, unknown>()): Map<string, unknown> {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConfigError(`${name}: ${prefix === '' ? 'the file' : prefix} must be a JSON object`);
+  }
+  for (const [key, value] of Object.entries(json)) {
+    const path = prefix === '' ? key : `${prefix}.${key}`;
+    if (PATHS.has(path)) out.set(path, value);
+    else if ([...PATHS].some((known) => known.startsWith(`${path}.`))) flattenFile(name, value, path, out);
+    else throw new ConfigError(`${name}: unknown setting ${path}`);
+  }
+  return out;
+}
+
+function parseText(source: string, param: HubParam, text: string): string | number {
+  const { kind } = param;
+  if (kind.type === 'number' || kind.type === 'integer') {
+    const trimmed = text.trim();
+    const value = trimmed === '' ? Number.NaN : Number(trimmed);
+    return checkJson(source, param, value);
+  }
+  return checkJson(source, param, text);
+}
+
+function checkJson(source: string, param: HubParam, value: unknown): string | number {
+  const { kind } = param;
+  const bad = (why: string) => new ConfigError(`${source}: ${why} (got ${JSON.stringify(value) ?? String(value)})`);
+  switch (kind.type) {
+    case 'string':
+      if (typeof value !== 'string' || value === '') throw bad('must be a non-empty string');
+      return value;
+    case 'hostport':
+      if (typeof value !== 'string') throw bad('must be a string HOST:PORT');
+      try {
+        parseHostPort(value);
+      } catch (err) {
+        throw bad((err as Error).message);
+      }
+      return value;
+    case 'enum':
+      if (typeof value !== 'string' || !kind.values.includes(value)) throw bad(`must be one of ${kind.values.join(', ')}`);
+      return value;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw bad('must be a number');
+      return value;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw bad('must be an integer');
+      if (value < kind.min || value > kind.max) throw bad(`must be between ${kind.min} and ${kind.max}`);
+      return value;
+  }
+}

@@ -1,0 +1,33 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { BadAddressError } from './errors.ts';
+
+/**
+ * The network block an agent registered from: an IPv4 /24 or an IPv6 /48, the share of address
+ * space one party typically controls. Replicas of a task are spread over different blocks, so
+ * that one party with many keys on one network cannot fill every seat of a vote (Sybil).
+ * IPv4-mapped IPv6 (`::ffff:1.2.3.4`, what a dual-stack socket reports) counts as IPv4.
+ */
+export function addressBlock(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  const ip = mapped?.[1] ?? address;
+  if (isIPv4(ip)) {
+    const [a, b, c] = ip.split('.');
+    return `${a}.${b}.${c}.0/24`;
+  }
+  if (isIPv6(ip)) return `${ipv6Groups(ip).slice(0, 3).join(':')}::/48`;
+  throw new BadAddressError(address);
+}
+
+/** The eight 16-bit groups of an IPv6 address, lower-case hex without leading zeros. */
+function ipv6Groups(ip: string): string[] {
+  const bare = ip.split('%')[0] as string; // drop a zone index (fe80::1%eth0)
+  const [head = '', tail] = bare.split('::');
+  const split = (part: string): string[] => (part === '' ? [] : part.split(':'));
+  let groups = split(head);
+  if (tail !== undefined) {
+    const back = split(tail);
+    groups = [...groups, ...Array<string>(8 - groups.length - back.length).fill('0'), ...back];
+  }
+  // An embedded IPv4 tail (::1.2.3.4) sits in the last 32 bits, never in the first 48.
+  return groups.map((g) => (g.includes('.') ? g : Number.parseInt(g, 16).toString(16)));
+}

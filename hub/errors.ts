@@ -1,0 +1,102 @@
+import { DcloudError } from '../protocol/errors.ts';
+
+/**
+ * The hub engine's error catalogue: one class per condition, each with a stable `code` and the
+ * HTTP `status` an API answers with. Edges map `status`/`code` generically; nobody parses messages.
+ */
+
+export const HubErrorCodes = {
+  AGENT_NOT_REGISTERED: 'AGENT_NOT_REGISTERED',
+  AGENT_INACTIVE: 'AGENT_INACTIVE',
+  TASK_NOT_FOUND: 'TASK_NOT_FOUND',
+  ASSIGNMENT_NOT_FOUND: 'ASSIGNMENT_NOT_FOUND',
+  NOT_YOUR_ASSIGNMENT: 'NOT_YOUR_ASSIGNMENT',
+  ASSIGNMENT_CLOSED: 'ASSIGNMENT_CLOSED',
+  RESULT_CONFLICT: 'RESULT_CONFLICT',
+  RESULT_MISMATCH: 'RESULT_MISMATCH',
+  CREDENTIALS_REQUIRED: 'CREDENTIALS_REQUIRED',
+  BAD_ADDRESS: 'BAD_ADDRESS',
+  ENGINE_STOPPED: 'ENGINE_STOPPED',
+} as const;
+
+export class AgentNotRegisteredError extends DcloudError {
+  constructor(agentId: string) {
+    super(HubErrorCodes.AGENT_NOT_REGISTERED, `agent ${agentId} is not registered with this hub (register first: agent.register)`, 404);
+    this.name = 'AgentNotRegisteredError';
+  }
+}
+
+/** An inactive agent must send a heartbeat before it may ask for work again. */
+export class AgentInactiveError extends DcloudError {
+  constructor(agentId: string) {
+    super(HubErrorCodes.AGENT_INACTIVE, `agent ${agentId} is inactive: send a heartbeat to become active again`, 409);
+    this.name = 'AgentInactiveError';
+  }
+}
+
+export class TaskNotFoundError extends DcloudError {
+  constructor(taskId: string) {
+    super(HubErrorCodes.TASK_NOT_FOUND, `no task ${taskId} on this hub`, 404);
+    this.name = 'TaskNotFoundError';
+  }
+}
+
+export class AssignmentNotFoundError extends DcloudError {
+  constructor(assignmentId: string) {
+    super(HubErrorCodes.ASSIGNMENT_NOT_FOUND, `no assignment ${assignmentId} on this hub`, 404);
+    this.name = 'AssignmentNotFoundError';
+  }
+}
+
+export class NotYourAssignmentError extends DcloudError {
+  constructor(assignmentId: string, agentId: string) {
+    super(HubErrorCodes.NOT_YOUR_ASSIGNMENT, `assignment ${assignmentId} was not given to agent ${agentId}`, 403);
+    this.name = 'NotYourAssignmentError';
+  }
+}
+
+/** The assignment expired or was cancelled: its answer no longer counts. */
+export class AssignmentClosedError extends DcloudError {
+  constructor(assignmentId: string, status: string) {
+    super(HubErrorCodes.ASSIGNMENT_CLOSED, `assignment ${assignmentId} is ${status}: its result is no longer accepted`, 409);
+    this.name = 'AssignmentClosedError';
+  }
+}
+
+/** A second, different result for an assignment that already has one. */
+export class ResultConflictError extends DcloudError {
+  constructor(assignmentId: string) {
+    super(HubErrorCodes.RESULT_CONFLICT, `assignment ${assignmentId} already has a different result; the first one stands`, 409);
+    this.name = 'ResultConflictError';
+  }
+}
+
+/** A result whose taskId is not the task of the assignment it names. */
+export class ResultMismatchError extends DcloudError {
+  constructor(assignmentId: string, taskId: string) {
+    super(HubErrorCodes.RESULT_MISMATCH, `assignment ${assignmentId} is not for task ${taskId}`, 400);
+    this.name = 'ResultMismatchError';
+  }
+}
+
+/** A spec that declares a private registry arrived without credentials to pull it with. */
+export class CredentialsRequiredError extends DcloudError {
+  constructor(image: string) {
+    super(HubErrorCodes.CREDENTIALS_REQUIRED, `task image ${image} is marked privateRegistry but no registry credentials were given`, 400);
+    this.name = 'CredentialsRequiredError';
+  }
+}
+
+export class BadAddressError extends DcloudError {
+  constructor(address: string) {
+    super(HubErrorCodes.BAD_ADDRESS, `${JSON.stringify(address)} is not an IPv4 or IPv6 address`, 400);
+    this.name = 'BadAddressError';
+  }
+}
+
+export class EngineStoppedError extends DcloudError {
+  constructor() {
+    super(HubErrorCodes.ENGINE_STOPPED, 'the hub engine is not running', 503);
+    this.name = 'EngineStoppedError';
+  }
+}

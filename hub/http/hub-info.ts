@@ -1,0 +1,54 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxProvider } from './type-provider.ts';
+import { Type } from '@sinclair/typebox';
+import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
+import type { HubEngine } from '../engine-types.ts';
+import { errorResponses } from './errors.ts';
+import { HubInfoSchema, NetworkViewSchema } from './schemas.ts';
+
+export interface HubInfoRoutesOptions {
+  engine: HubEngine;
+  version: string;
+}
+
+/** Who this hub is, what its network looks like, and whether it is up. */
+export const hubInfoRoutes: FastifyPluginAsync<HubInfoRoutesOptions> = async (base, { engine, version }) => {
+  const app = base.withTypeProvider<TypeBoxProvider>();
+
+  app.get(
+    '/v1/hub',
+    {
+      schema: {
+        summary: 'The hub\'s identity: the key its assignments and decisions are signed with',
+        tags: ['hub'],
+        response: { 200: HubInfoSchema, ...errorResponses },
+      },
+    },
+    async () => ({ id: engine.identity.nodeId, publicKey: engine.identity.publicKey, version, protocol: PROTOCOL_VERSION }),
+  );
+
+  app.get(
+    '/v1/network',
+    {
+      schema: {
+        summary: 'Agents, resources, average trust and tasks by status',
+        tags: ['hub'],
+        response: { 200: NetworkViewSchema, ...errorResponses },
+      },
+    },
+    async () => engine.network(),
+  );
+
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Liveness: 200 while the hub answers',
+        tags: ['operations'],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false }), ...errorResponses },
+      },
+      config: { rateLimit: false },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+};

@@ -1,0 +1,111 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { HubEngine } from '../engine-types.ts';
+import { type Classified, errorResponses } from './errors.ts';
+import { TASK_STATUSES } from './schemas.ts';
+
+/**
+ * The hub's Prometheus metrics, in a registry of its own (several hubs can share a process in
+ * tests). State gauges (tasks by status, agents) are read from the engine at scrape time, so
+ * they cost nothing between scrapes.
+ */
+export interface HubMetrics {
+  readonly registry: Registry;
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /** Counts refused envelopes by their ENVELOPE_* code. */
+  observeError(classified: Classified): void;
+  /** How long one scheduling pass of the engine took. */
+  observeTick(seconds: number): void;
+}
+
+export function createHubMetrics(engine: Pick<HubEngine, 'network'>): HubMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({
+    name: 'dcloud_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'dcloud_http_request_duration_seconds',
+    help: 'Time from receiving a request to finishing its answer, by method and route pattern',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const rejections = new Counter({
+    name: 'dcloud_envelope_rejections_total',
+    help: 'Signed envelopes refused, by reason code',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const ticks = new Histogram({
+    name: 'dcloud_hub_tick_duration_seconds',
+    help: 'Duration of one scheduling pass (expiry, queueing, assignment)',
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'dcloud_tasks',
+    help: 'Tasks by status',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    collect() {
+      const { tasks } = engine.network();
+      for (const status of TASK_STATUSES) this.set({ status }, tasks[status]);
+    },
+  });
+  new Gauge({
+    name: 'dcloud_agents',
+    help: 'Registered agents by state (inactive: no heartbeat within the timeout)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const { agents } = engine.network();
+      this.set({ state: 'active' }, agents.active);
+      this.set({ state: 'inactive' }, agents.inactive);
+    },
+  });
+
+  return {
+    registry,
+    observeRequest(method, route, status, seconds) {
+      requests.inc({ method, route, status: String(status) });
+      latency.observe({ method, route }, seconds);
+    },
+    observeError({ code }) {
+      if (code.startsWith('ENVELOPE_')) rejections.inc({ code });
+    },
+    observeTick(seconds) {
+      ticks.observe(seconds);
+    },
+  };
+}
+
+/** Times every request; called on the root instance so it sees every route, 404s included. */
+export function instrumentRequests(app: FastifyInstance, metrics: HubMetrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+}
+
+export const metricsRoutes: FastifyPluginAsync<{ metrics: HubMetrics }> = async (app, { metrics }) => {
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics (text exposition format)',
+        tags: ['operations'],
+        response: { 200: Type.String({ description: 'Prometheus text format 0.0.4' }), ...errorResponses },
+      },
+      config: { rateLimit: false },
+    },
+    async (_request, reply) => {
+      const text = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(text);
+    },
+  );
+};

@@ -1,0 +1,54 @@
+import { type Command, Option } from 'commander';
+import { CONFIG_ENV, ConfigError, envName, HUB_PARAMS, loadHubConfig } from '../../../hub/config.ts';
+import { startHub } from '../../../hub/main.ts';
+import { type Cli, EXIT_USAGE } from '../cli.ts';
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+/**
+ * `dcloud hub`: runs a hub until SIGINT/SIGTERM. Its options are generated from hub/config.ts's
+ * parameter table, so every parameter has a flag, a variable and a file key.
+ */
+export function register(program: Command, cli: Cli): void {
+  const command = program
+    .command('hub')
+    .description('run a hub: HTTP API, LevelDB state, image validation, scheduler, consensus')
+    .option('--config <file>', `JSON config file (env ${CONFIG_ENV}); precedence: flags > env > file > defaults`);
+  const attributes = new Map<string, string>();
+  for (const param of HUB_PARAMS) {
+    const option = new Option(`--${param.flag} <value>`, `${param.describe} (env ${envName(param)}, default ${param.default})`);
+    attributes.set(param.flag, option.attributeName());
+    command.addOption(option);
+  }
+
+  command.action(async (options: Record<string, string | undefined>) => {
+    const flags = Object.fromEntries(HUB_PARAMS.map((param) => [param.flag, options[attributes.get(param.flag)!]]));
+    let config;
+    try {
+      config = await loadHubConfig({ configFile: options.config, flags, env: cli.env });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      cli.stderr.write(`dcloud hub: ${err.message}\n`);
+      cli.exitCode = EXIT_USAGE;
+      return;
+    }
+    const stopped = stopSignal();
+    const hub = await startHub(config, { logStream: cli.stderr });
+    // Tests and scripts read the URL from this line (the port may have been chosen by the system).
+    cli.stdout.write(`dcloud hub ${hub.id} listening on ${hub.url}\n`);
+    const signal = await stopped;
+    cli.stderr.write(`dcloud hub: ${signal}, stopping\n`);
+    await hub.stop();
+  });
+}

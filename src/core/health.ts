@@ -1,0 +1,102 @@
+import { transition } from './lifecycle.ts';
+import type { Agent, Assignment, AssignmentStatus, Task, Vote } from './model.ts';
+import { type CoreParams, maxFailures } from './params.ts';
+
+/**
+ * Liveness and round bookkeeping: which agents went silent, which assignments ran out of time,
+ * what a round of replicas amounts to, and what a failed round does to its task.
+ */
+
+/** Active agents whose last heartbeat is more than agents.inactiveAfterMs old at `now`. */
+export function findInactiveAgents<A extends Pick<Agent, 'active' | 'lastHeartbeat'>>(agents: Iterable<A>, now: number, params: CoreParams): A[] {
+  const out: A[] = [];
+  for (const agent of agents) {
+    if (agent.active && now - agent.lastHeartbeat > params.agents.inactiveAfterMs) out.push(agent);
+  }
+  return out;
+}
+
+/** True while an assignment still waits for its agent (assigned or running). */
+export function isOpen(assignment: Pick<Assignment, 'status'>): boolean {
+  return assignment.status === 'assigned' || assignment.status === 'running';
+}
+
+/** Open assignments whose deadline has passed at `now`. */
+export function findExpiredAssignments<A extends Pick<Assignment, 'status' | 'deadline'>>(assignments: Iterable<A>, now: number): A[] {
+  const out: A[] = [];
+  for (const assignment of assignments) {
+    if (isOpen(assignment) && now > assignment.deadline) out.push(assignment);
+  }
+  return out;
+}
+
+/** When an assignment issued at `issuedAt` expires: the task's own timeout plus assignments.graceMs. */
+export function assignmentDeadline(task: Pick<Task, 'spec'>, issuedAt: number, params: CoreParams): number {
+  return issuedAt + task.spec.timeoutS * 1000 + params.assignments.graceMs;
+}
+
+/**
+ * Where the current round of a task stands, from its assignments (any rounds; only those of
+ * `task.round` count, cancelled ones never):
+ * - `decide`: `overlap` replicas reported a digest: hand their votes to the validation policy;
+ * - `waiting`: replicas still running can complete the overlap;
+ * - `needs-replicas`: replicas were lost (failed, expired, or reported an error) and `missing`
+ *   other agents must run it; the task stays in_progress and goes back to the backlog;
+ * - `failed`: `overlap` replicas were lost in this round, as many as it needed: the task cannot
+ *   be blamed on one agent any more, the round fails (afterFailedRound). So a round survives up
+ *   to overlap - 1 lost replicas, and a task that breaks every agent ends after maxFailures rounds.
+ */
+export type RoundOutcome =
+  | { kind: 'decide'; reported: Assignment[] }
+  | { kind: 'waiting'; open: number; reported: number }
+  | { kind: 'needs-replicas'; missing: number; lost: number }
+  | { kind: 'failed'; lost: number; reason: string };
+
+export function roundOutcome(task: Pick<Task, 'id' | 'round' | 'spec'>, assignments: Iterable<Assignment>): RoundOutcome {
+  const overlap = task.spec.overlap;
+  const reported: Assignment[] = [];
+  let open = 0;
+  let lost = 0;
+  for (const a of assignments) {
+    if (a.taskId !== task.id || a.round !== task.round) continue;
+    if (isOpen(a)) open += 1;
+    else if (a.status === 'reported' && typeof a.digest === 'string') reported.push(a);
+    else if (isLost(a.status)) lost += 1;
+  }
+  if (reported.length >= overlap) return { kind: 'decide', reported };
+  if (lost >= overlap) {
+    return { kind: 'failed', lost, reason: `${lost} of ${overlap} replica${overlap === 1 ? '' : 's'} of round ${task.round} failed or expired` };
+  }
+  if (reported.length + open >= overlap) return { kind: 'waiting', open, reported: reported.length };
+  return { kind: 'needs-replicas', missing: overlap - reported.length - open, lost };
+}
+
+/** A reported assignment without a digest is an error report: lost like a failure. */
+function isLost(status: AssignmentStatus): boolean {
+  return status === 'failed' || status === 'expired' || status === 'reported';
+}
+
+/** The votes of reported assignments, each weighted by its agent's trust (`trustOf`). */
+export function collectVotes(reported: Iterable<Pick<Assignment, 'agentId' | 'digest'>>, trustOf: (agentId: string) => number): Vote[] {
+  const votes: Vote[] = [];
+  for (const a of reported) votes.push({ agentId: a.agentId, digest: a.digest ?? null, trust: trustOf(a.agentId) });
+  return votes;
+}
+
+/**
+ * What a failed round does to its task (from in_progress, completed or failed): staleness + 1,
+ * the round's assignments dropped, then back to `pending` for a retry, or `abandoned` once
+ * staleness * stalePenalty >= staleCeiling. Retries end: the original retried failed
+ * validations forever because that path never counted them.
+ */
+export function afterFailedRound(task: Task, now: number, params: CoreParams, reason?: string): Task {
+  const why = reason ?? task.reason ?? 'the round failed';
+  const failed = task.status === 'failed' ? task : transition(task, 'failed', now, why);
+  const staleness = failed.staleness + 1;
+  const counted: Task = { ...failed, staleness, assignments: [] };
+  const { stalePenalty, staleCeiling } = params.scheduling;
+  if (staleness * stalePenalty >= staleCeiling) {
+    return transition(counted, 'abandoned', now, `abandoned after ${staleness} failed round${staleness === 1 ? '' : 's'}; last: ${why}`);
+  }
+  return transition(counted, 'pending', now, `retry ${staleness} of ${maxFailures(params) - 1}: ${why}`);
+}

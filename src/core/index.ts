@@ -1,0 +1,19 @@
+/**
+ * The pure domain core of dcloud: every decision the hub and the simulator share. No I/O, no
+ * clock, no randomness: times and random numbers are parameters.
+ */
+export * from './model.ts';
+export * from './errors.ts';
+export * from './params.ts';
+export * from './resources.ts';
+export * from './trust.ts';
+export * from './lifecycle.ts';
+export * from './priority.ts';
+export * from './heap.ts';
+export * from './backlog.ts';
+export * from './agent-tree.ts';
+export * from './capacity-index.ts';
+export * from './scheduler.ts';
+export * from './consensus.ts';
+export * from './health.ts';
+export * from './backoff.ts';

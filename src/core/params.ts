@@ -1,0 +1,187 @@
+import { InvalidParamsError } from './errors.ts';
+
+/**
+ * Every tunable of the core, with the original prototype's defaults (DESIGN 3a). One value of
+ * this type is shared by the hub and the simulator, so both decide with the same numbers.
+ */
+
+export type SchedulingPolicy = 'heuristic' | 'fifo';
+export const SCHEDULING_POLICIES: readonly SchedulingPolicy[] = ['heuristic', 'fifo'];
+
+/** Names of the validation policies src/core implements (consensus.ts). */
+export type ValidationPolicyName = 'trust-sum';
+export const VALIDATION_POLICIES: readonly ValidationPolicyName[] = ['trust-sum'];
+
+export interface TrustParams {
+  /** Trust of a newly registered agent. */
+  readonly initial: number;
+  readonly min: number;
+  readonly max: number;
+  /** Added to the trust of an agent that agreed with an accepted result. */
+  readonly reward: number;
+  /** Taken from the trust of an agent that disagreed with an accepted result. */
+  readonly penalty: number;
+}
+
+export interface ValidationParams {
+  readonly policy: ValidationPolicyName;
+  /** A result is accepted when its share of the deciding weight is at least this, in (0, 1]. */
+  readonly threshold: number;
+}
+
+export interface SchedulingParams {
+  readonly policy: SchedulingPolicy;
+  /** How many tasks the scheduler considers per pass (the thesis' active queue). */
+  readonly activeQueueSize: number;
+  /** Ps in P = (A / R - S * Ps) * W: priority lost per failure. */
+  readonly stalePenalty: number;
+  /**
+   * Staleness: S counts failed rounds (+1 each, see health.afterFailedRound). A task is abandoned
+   * once S * stalePenalty >= staleCeiling, i.e. after ceil(staleCeiling / stalePenalty) failures:
+   * 5 with the defaults (10 and 50). The penalty must be > 0, so that retries always end.
+   */
+  readonly staleCeiling: number;
+  /** W for a task that already has running replicas (status in_progress) and needs more. */
+  readonly inProgressBoost: number;
+}
+
+export interface TaskDefaults {
+  /** Trust an agent needs to run a task that does not say. */
+  readonly minTrust: number;
+  /** Replicas per task (agents that must run it and agree) when a task does not say. */
+  readonly overlap: number;
+}
+
+export interface AgentParams {
+  readonly heartbeatIntervalMs: number;
+  /** An agent with no heartbeat for this long is inactive; its open assignments expire. */
+  readonly inactiveAfterMs: number;
+}
+
+export interface AssignmentParams {
+  /**
+   * Extra time beyond a task's own timeout before an unanswered assignment expires: the agent
+   * still has to fetch the work, pull the image and send its result.
+   */
+  readonly graceMs: number;
+}
+
+export interface CoreParams {
+  readonly trust: TrustParams;
+  readonly validation: ValidationParams;
+  readonly scheduling: SchedulingParams;
+  readonly taskDefaults: TaskDefaults;
+  readonly agents: AgentParams;
+  readonly assignments: AssignmentParams;
+}
+
+/** What `mergeParams` accepts: any subset of the sections and of their fields. */
+export type PartialCoreParams = { readonly [S in keyof CoreParams]?: Partial<CoreParams[S]> };
+
+export const DEFAULT_PARAMS: CoreParams = deepFreeze({
+  trust: { initial: 5.0, min: 1.0, max: 10.0, reward: 0.1, penalty: 0.2 },
+  validation: { policy: 'trust-sum', threshold: 0.6 },
+  scheduling: { policy: 'heuristic', activeQueueSize: 10, stalePenalty: 10, staleCeiling: 50, inProgressBoost: 1.2 },
+  taskDefaults: { minTrust: 5.0, overlap: 1 },
+  agents: { heartbeatIntervalMs: 30_000, inactiveAfterMs: 120_000 },
+  // Two heartbeat intervals: time to notice the work, pull an image and post the result.
+  assignments: { graceMs: 60_000 },
+});
+
+/**
+ * Deep-merges `partial` over `base` (the defaults unless given) and validates the result. Throws
+ * InvalidParamsError naming the first bad field: an unknown section or field, a value that is
+ * not a finite number of the right kind, or an inconsistent pair (min > max, threshold outside
+ * (0, 1], ...). Input may come from a config file, so it is checked at run time, not trusted.
+ */
+export function mergeParams(partial: PartialCoreParams = {}, base: CoreParams = DEFAULT_PARAMS): CoreParams {
+  if (!isRecord(partial)) throw new InvalidParamsError('params', 'must be an object');
+  for (const section of Object.keys(partial)) {
+    if (!Object.hasOwn(base, section)) throw new InvalidParamsError(section, 'unknown section');
+    const given: unknown = partial[section as keyof CoreParams];
+    if (given !== undefined && !isRecord(given)) throw new InvalidParamsError(section, 'must be an object');
+    for (const field of Object.keys(given ?? {})) {
+      if (!Object.hasOwn(base[section as keyof CoreParams], field)) {
+        throw new InvalidParamsError(`${section}.${field}`, 'unknown field');
+      }
+    }
+  }
+  const merged = {
+    trust: { ...base.trust, ...partial.trust },
+    validation: { ...base.validation, ...partial.validation },
+    scheduling: { ...base.scheduling, ...partial.scheduling },
+    taskDefaults: { ...base.taskDefaults, ...partial.taskDefaults },
+    agents: { ...base.agents, ...partial.agents },
+    assignments: { ...base.assignments, ...partial.assignments },
+  };
+  validateParams(merged);
+  return deepFreeze(merged);
+}
+
+/** Throws InvalidParamsError naming the first field of `params` that is out of range. */
+export function validateParams(params: CoreParams): void {
+  const { trust, validation, scheduling, taskDefaults, agents, assignments } = params;
+
+  number('trust.min', trust.min, { min: 0 });
+  number('trust.max', trust.max, { min: 0 });
+  if (trust.min > trust.max) throw new InvalidParamsError('trust.min', `must not exceed trust.max (${trust.min} > ${trust.max})`);
+  number('trust.initial', trust.initial, { min: trust.min, max: trust.max });
+  number('trust.reward', trust.reward, { min: 0 });
+  number('trust.penalty', trust.penalty, { min: 0 });
+
+  oneOf('validation.policy', validation.policy, VALIDATION_POLICIES);
+  number('validation.threshold', validation.threshold, { above: 0, max: 1 });
+
+  oneOf('scheduling.policy', scheduling.policy, SCHEDULING_POLICIES);
+  number('scheduling.activeQueueSize', scheduling.activeQueueSize, { min: 1, integer: true });
+  number('scheduling.stalePenalty', scheduling.stalePenalty, { above: 0 });
+  number('scheduling.staleCeiling', scheduling.staleCeiling, { above: 0 });
+  number('scheduling.inProgressBoost', scheduling.inProgressBoost, { above: 0 });
+
+  number('taskDefaults.minTrust', taskDefaults.minTrust, { min: 0, max: 10 });
+  number('taskDefaults.overlap', taskDefaults.overlap, { min: 1, max: 64, integer: true });
+
+  number('agents.heartbeatIntervalMs', agents.heartbeatIntervalMs, { above: 0 });
+  number('agents.inactiveAfterMs', agents.inactiveAfterMs, { above: 0 });
+  if (agents.inactiveAfterMs < agents.heartbeatIntervalMs) {
+    throw new InvalidParamsError('agents.inactiveAfterMs', 'must be at least agents.heartbeatIntervalMs, or every agent looks dead between two heartbeats');
+  }
+
+  number('assignments.graceMs', assignments.graceMs, { min: 0 });
+}
+
+/** Failed rounds a task survives: the round after which `S * stalePenalty >= staleCeiling`. */
+export function maxFailures(params: CoreParams): number {
+  return Math.ceil(params.scheduling.staleCeiling / params.scheduling.stalePenalty);
+}
+
+interface Range {
+  min?: number;
+  max?: number;
+  /** Exclusive lower bound. */
+  above?: number;
+  integer?: boolean;
+}
+
+function number(field: string, value: unknown, range: Range): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidParamsError(field, `must be a finite number (got ${String(value)})`);
+  if (range.integer === true && !Number.isInteger(value)) throw new InvalidParamsError(field, `must be an integer (got ${value})`);
+  if (range.min !== undefined && value < range.min) throw new InvalidParamsError(field, `must be >= ${range.min} (got ${value})`);
+  if (range.above !== undefined && value <= range.above) throw new InvalidParamsError(field, `must be > ${range.above} (got ${value})`);
+  if (range.max !== undefined && value > range.max) throw new InvalidParamsError(field, `must be <= ${range.max} (got ${value})`);
+}
+
+function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): void {
+  if (!allowed.includes(value as T)) throw new InvalidParamsError(field, `must be one of ${allowed.join(', ')} (got ${String(value)})`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) {
+    if (typeof inner === 'object' && inner !== null) deepFreeze(inner);
+  }
+  return Object.freeze(value);
+}
