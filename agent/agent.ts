@@ -7,6 +7,7 @@ import { DcloudError, EnvelopeError } from '../protocol/errors.ts';
 import type { Resources } from '../protocol/messages.ts';
 import { failureReport, type ResultReport, restartedReport, resultReport } from '../src/core/agent-report.ts';
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from '../src/core/backoff.ts';
+import { addResources, NO_RESOURCES } from '../src/core/resources.ts';
 import type { Executor } from './executor.ts';
 import { createHubClient, type HubClient, HubRejectedError, isTransient, normaliseHubUrl } from './hub-client.ts';
 import type { AgentState, FinishedEntry, Journal } from './journal.ts';
@@ -69,9 +70,9 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** Total and free capacity as the owner allows it (already capped). */
+/** Total and free capacity as the owner allows it (capped), given what our own tasks hold. */
 export interface ResourceReadings {
-  read(): { total: Resources; free: Resources };
+  read(inUse: Resources): { total: Resources; free: Resources };
 }
 
 export interface AgentComponents {
@@ -116,6 +117,9 @@ export interface TaskRun {
   taskId: string;
   image: string;
   command: string[];
+  /** What the task asked for, held while it runs. */
+  cpu: number;
+  ramGb: number;
   startedAt: number;
 }
 
@@ -266,6 +270,13 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
   let last: FinishedRun | null = null;
   const loops = new Set<Promise<void>>();
 
+  /** Capacity now; what our running tasks hold counts against the owner's caps. */
+  function reading(): { total: Resources; free: Resources } {
+    let inUse = NO_RESOURCES;
+    for (const run of running.values()) inUse = addResources(inUse, { cpu: run.cpu, ramGb: run.ramGb });
+    return resources.read(inUse);
+  }
+
   function sessionFor(url: string, serves: boolean): Session {
     const client = createHubClient(url, options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs });
     let session = sessions.get(client.url);
@@ -296,6 +307,8 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
 
   function succeeded(session: Session): void {
     delete session.error;
+    // The hub answers again: results waiting out a backoff need not wait any longer.
+    if (session.outbox.size > 0) session.outboxWake.wake();
   }
 
   function spawn(loop: () => Promise<void>): void {
@@ -325,7 +338,7 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
 
   async function registerWith(session: Session, signal: AbortSignal): Promise<void> {
     if (state.hubs[session.url] === undefined) await pinHubKey(session, signal);
-    const { total } = resources.read();
+    const { total } = reading();
     const envelope = seal('agent.register', { name, resources: total, software }, signer, { now: now() });
     const { agent, created } = await session.client.register(envelope, { signal });
     session.registered = true;
@@ -362,9 +375,9 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
       if (session.keyRefused) return;
       if (session.registered) {
         try {
-          const reading = resources.read();
+          const capacity = reading();
           const runningHere = [...running.values()].filter((r) => r.hub === session.url).map((r) => r.assignmentId);
-          const envelope = seal('agent.heartbeat', { total: reading.total, free: reading.free, running: runningHere.slice(0, 64) }, signer, { now: now() });
+          const envelope = seal('agent.heartbeat', { total: capacity.total, free: capacity.free, running: runningHere.slice(0, 64) }, signer, { now: now() });
           session.agent = await session.client.heartbeat(envelope, { signal });
           session.lastHeartbeatAt = now();
           succeeded(session);
@@ -376,6 +389,12 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
       }
       await pause(heartbeatIntervalMs, signal, session.heartbeatWake);
     }
+  }
+
+  /** Gives back a slot reserved for a work request; another hub's loop may be waiting for it. */
+  function release(): void {
+    reserved--;
+    slotFreed.wake();
   }
 
   async function workLoop(session: Session, signal: AbortSignal): Promise<void> {
@@ -393,11 +412,11 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
       reserved++;
       let grant: WorkGrant | null;
       try {
-        const envelope = seal('work.request', { free: resources.read().free }, signer, { now: now() });
+        const envelope = seal('work.request', { free: reading().free }, signer, { now: now() });
         grant = await session.client.requestWork(envelope, { signal });
         failures = 0;
       } catch (err) {
-        reserved--;
+        release();
         if (signal.aborted) return;
         failed(session, err, 'work request');
         if (err instanceof HubRejectedError && err.code === 'AGENT_INACTIVE') session.heartbeatWake.wake();
@@ -409,7 +428,7 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
         continue;
       }
       if (grant === null) {
-        reserved--;
+        release();
         await pause(pollIntervalMs, signal);
         continue;
       }
@@ -422,13 +441,15 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
         await pause(backoffDelay(++failures, backoff, random()), signal);
         continue;
       } finally {
-        reserved--;
+        release();
       }
       if (accepted === undefined) continue;
-      const done = execute(session, accepted, grant).finally(() => {
-        tasksDone.delete(done);
-        slotFreed.wake();
-      });
+      const done = execute(session, accepted, grant)
+        .catch((err: unknown) => logger.error('assignment handling crashed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) }))
+        .finally(() => {
+          tasksDone.delete(done);
+          slotFreed.wake();
+        });
       tasksDone.add(done);
     }
   }
@@ -465,6 +486,8 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
       taskId: body.taskId,
       image: body.spec.image,
       command: [...body.spec.command],
+      cpu: body.spec.cpu,
+      ramGb: body.spec.ramGb,
       startedAt,
     });
     logger.info('running assignment', { hub: session.url, assignment: body.assignmentId, task: body.taskId, image: body.spec.image });
@@ -551,9 +574,9 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
   }
 
   async function settle(session: Session, entry: FinishedEntry, how: string): Promise<void> {
-    await journal.acknowledge(entry.assignmentId);
     session.outbox.delete(entry.assignmentId);
     if (last?.assignmentId === entry.assignmentId) last = { ...last, delivered: true };
+    await journal.acknowledge(entry.assignmentId);
     logger.info(`result ${how}`, { hub: session.url, assignment: entry.assignmentId, outcome: entry.result.outcome });
   }
 
@@ -687,7 +710,7 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
     stopWork,
     register,
     status() {
-      const reading = resources.read();
+      const capacity = reading();
       return {
         nodeId,
         publicKey: signer.publicKeyHex,
@@ -697,7 +720,7 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
         hubs: hubStatuses(),
         running: [...running.values()],
         last,
-        resources: { ...reading, caps: options.caps ?? {} },
+        resources: { ...capacity, caps: options.caps ?? {} },
       };
     },
     hub(url) {

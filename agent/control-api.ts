@@ -75,6 +75,8 @@ const TaskRunSchema = Type.Object(
     taskId: Type.String(),
     image: Type.String(),
     command: Type.Array(Type.String()),
+    cpu: Type.Number(),
+    ramGb: Type.Number(),
     startedAt: Millis,
   },
   closed,

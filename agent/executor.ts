@@ -214,20 +214,15 @@ export function createExecutor(components: ExecutorComponents, options: Executor
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
 
-      let state: Dockerode.ContainerInspectInfo['State'];
       try {
         await container.wait();
         const durationMs = Math.round(performance.now() - startedAt);
         await drained(output, OUTPUT_DRAIN_MS);
-        state = (await container.inspect()).State;
+        const { State: state } = await container.inspect();
         const printed = { exitCode: state.ExitCode, stdout: stdout.contents(), stderr: stderr.contents(), durationMs };
-        if (stopped === 'ABORTED') return { ...failed('ABORTED', 'the task was aborted while running'), ...printed };
-        if (stopped === 'TIMEOUT') {
-          return { ...failed('TIMEOUT', `the task ran past its timeout of ${spec.timeoutS} s and was killed`), ...printed };
-        }
-        if (state.OOMKilled) {
-          return { ...failed('OOM_KILLED', `the task used more than its ${spec.ramGb} GB of memory and was killed`), ...printed };
-        }
+        if (stopped === 'ABORTED') return failed('ABORTED', 'the task was aborted while running', printed);
+        if (stopped === 'TIMEOUT') return failed('TIMEOUT', `the task ran past its timeout of ${spec.timeoutS} s and was killed`, printed);
+        if (state.OOMKilled) return failed('OOM_KILLED', `the task used more than its ${spec.ramGb} GB of memory and was killed`, printed);
         return {
           outcome: 'ok',
           exitCode: state.ExitCode,

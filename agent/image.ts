@@ -11,7 +11,7 @@ export interface RegistryAuth {
 export type ImageFailure = 'IMAGE_NOT_FOUND' | 'AUTH_FAILED' | 'IMAGE_PULL_FAILED' | 'ABORTED' | 'DOCKER_ERROR';
 
 export type ImageAvailability =
-  | { ok: true; volumes: string[]; pulled: boolean }
+  | { ok: true; volumes: string[] }
   | { ok: false; reason: ImageFailure; message: string };
 
 /** What dockerode's errors carry: the HTTP status and the daemon's JSON answer. */
@@ -89,19 +89,19 @@ export async function ensureImage(
 ): Promise<ImageAvailability> {
   const { auth, signal } = options;
   try {
-    return { ok: true, volumes: imageVolumes(await docker.getImage(image).inspect()), pulled: false };
+    return { ok: true, volumes: imageVolumes(await docker.getImage(image).inspect()) };
   } catch (err) {
     if (statusOf(err) !== 404) return { ok: false, reason: 'DOCKER_ERROR', message: `cannot inspect image ${image}: ${daemonMessage(err)}` };
   }
   try {
-    const authconfig = auth === undefined ? undefined : { serveraddress: registryOf(image) ?? DOCKER_HUB_INDEX, ...auth };
+    const authconfig = auth === undefined ? undefined : { ...auth, serveraddress: auth.serveraddress ?? registryOf(image) ?? DOCKER_HUB_INDEX };
     const stream: NodeJS.ReadableStream = await docker.pull(image, {
       ...(authconfig === undefined ? {} : { authconfig }),
       ...(signal === undefined ? {} : { abortSignal: signal }),
     });
     const failure = await followPull(docker, stream);
     if (failure !== undefined) return pullFailed(image, auth, classifyPullFailure(failure), failure);
-    return { ok: true, volumes: imageVolumes(await docker.getImage(image).inspect()), pulled: true };
+    return { ok: true, volumes: imageVolumes(await docker.getImage(image).inspect()) };
   } catch (err) {
     if (signal?.aborted) return { ok: false, reason: 'ABORTED', message: `pulling ${image} was aborted` };
     const detail = daemonMessage(err);

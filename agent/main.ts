@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
 import { createSigner, loadOrCreateKeyFile } from '../keys/index.ts';
 import { REPORT_CAPS } from '../src/core/agent-report.ts';
+import { subtractResources } from '../src/core/resources.ts';
 import { type Agent, createAgent, type Logger } from './agent.ts';
 import { type ControlApi, startControlApi } from './control-api.ts';
 import { cleanupOrphans, createExecutor } from './executor.ts';
@@ -24,6 +25,11 @@ export interface AgentProgramOptions {
   ui: { host: string; port: number } | null;
   maxCpus?: number;
   maxRamGb?: number;
+  /**
+   * Offer the whole (capped) machine, whatever else runs on it: a machine set aside for dcloud.
+   * By default only what the monitor measures as free is offered, as a volunteer's desktop needs.
+   */
+  dedicated?: boolean;
   heartbeatIntervalMs?: number;
   pollIntervalMs?: number;
   killOnStop?: boolean;
@@ -59,7 +65,12 @@ export async function startAgentProgram(options: AgentProgramOptions): Promise<A
     {
       signer,
       executor: createExecutor({ docker }, { stdoutCapBytes: REPORT_CAPS.stdoutBytes, stderrCapBytes: REPORT_CAPS.stderrBytes }),
-      resources: { read: () => monitor.current() },
+      resources: {
+        read: (inUse) => {
+          const capacity = monitor.current(inUse);
+          return options.dedicated === true ? { total: capacity.total, free: subtractResources(capacity.total, inUse) } : capacity;
+        },
+      },
       journal: await openJournal(dataDir),
       logger: options.logger,
       // Only this agent's containers: other agents may share the engine.

@@ -82,12 +82,20 @@ export interface Contender {
   op: (i: number) => void;
 }
 
+/** CPU time this process has used (all its threads, user + system), ms. */
+export function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /**
- * Compares contenders on a shared, noisy machine: within each round they take turns in short
- * slices of `slice` operations (A B A B ..., the first turn alternating between rounds), each
- * slice timed on its own, so a burst of load from a neighbour slows every contender alike
- * instead of whichever happened to be running. Returns each contender's rate (ops/s) per round;
- * compare them round by round (e.g. the median of the per-round ratios).
+ * Compares contenders on a shared, noisy machine. Within each round they take turns in short
+ * slices of `slice` operations (A B A B ..., the first turn alternating between rounds), and each
+ * slice is charged the CPU time the process used during it, not the wall time: while a
+ * neighbour has the core, no contender is charged, so a burst of load from other processes
+ * cannot favour one side. (Garbage collection on V8's helper threads is CPU time of this
+ * process too, and is charged to the side that caused it.) Returns each contender's rate per
+ * CPU second, per round; compare them round by round (e.g. the median of per-round ratios).
  */
 export function interleave<K extends string>(
   contenders: Record<K, Contender>,
@@ -105,9 +113,9 @@ export function interleave<K extends string>(
       for (const name of order) {
         const { op } = contenders[name];
         const s = spent[name];
-        const t0 = performance.now();
+        const t0 = cpuMs();
         for (let k = 0; k < slice; k++) op(s.ops + k);
-        s.ms += performance.now() - t0;
+        s.ms += cpuMs() - t0;
         s.ops += slice;
       }
     }

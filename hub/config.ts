@@ -21,6 +21,12 @@ export interface HubConfig {
   tickMs: number;
   /** How old a signed envelope may be and still be accepted. */
   freshnessMs: number;
+  /** How far in the future a signed envelope may be dated (senders' clocks drift). */
+  clockSkewMs: number;
+  /** Image pulls (validations) running at once. */
+  validationConcurrency: number;
+  /** How long a successful image validation is reused. */
+  imageCacheMs: number;
   rateLimit: { perAddress: number; perKey: number; windowMs: number };
   bodyLimit: number;
   resultBodyLimit: number;
@@ -64,6 +70,9 @@ export const HUB_PARAMS: readonly HubParam[] = [
   { path: 'logLevel', flag: 'log-level', kind: { type: 'enum', values: LOG_LEVELS }, default: 'info', describe: 'log level (logs go to stderr)' },
   { path: 'tickMs', flag: 'tick-ms', kind: ms(10, 60_000), default: 1000, describe: 'scheduling pass interval, ms' },
   { path: 'freshnessMs', flag: 'freshness-ms', kind: ms(1000, 3_600_000), default: 120_000, describe: 'how old a signed envelope may be, ms' },
+  { path: 'clockSkewMs', flag: 'clock-skew-ms', kind: ms(0, 3_600_000), default: 30_000, describe: 'how far in the future a signed envelope may be dated, ms' },
+  { path: 'validationConcurrency', flag: 'validation-concurrency', kind: count(1, 256), default: 4, describe: 'image validations (pulls) at once' },
+  { path: 'imageCacheMs', flag: 'image-cache-ms', kind: ms(0), default: 60_000, describe: 'how long a successful image validation is reused, ms (0: pull for every task)' },
   { path: 'rateLimit.perAddress', flag: 'rate-limit-address', kind: count(0), default: 600_000, describe: 'requests per window from one address (0: no limit)' },
   { path: 'rateLimit.perKey', flag: 'rate-limit-key', kind: count(0), default: 600, describe: 'signed requests per window from one key (0: no limit)' },
   { path: 'rateLimit.windowMs', flag: 'rate-limit-window-ms', kind: ms(100), default: 60_000, describe: 'rate-limit window, ms' },
@@ -154,6 +163,9 @@ export function resolveHubConfig(sources: ConfigSources): HubConfig {
     logLevel: str('logLevel') as LogLevel,
     tickMs: num('tickMs'),
     freshnessMs: num('freshnessMs'),
+    clockSkewMs: num('clockSkewMs'),
+    validationConcurrency: num('validationConcurrency'),
+    imageCacheMs: num('imageCacheMs'),
     rateLimit: { perAddress: num('rateLimit.perAddress'), perKey: num('rateLimit.perKey'), windowMs: num('rateLimit.windowMs') },
     bodyLimit: num('bodyLimit'),
     resultBodyLimit: num('resultBodyLimit'),

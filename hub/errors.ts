@@ -14,7 +14,7 @@ export const HubErrorCodes = {
   ASSIGNMENT_CLOSED: 'ASSIGNMENT_CLOSED',
   RESULT_CONFLICT: 'RESULT_CONFLICT',
   RESULT_MISMATCH: 'RESULT_MISMATCH',
-  CREDENTIALS_REQUIRED: 'CREDENTIALS_REQUIRED',
+  RESULT_INVALID: 'RESULT_INVALID',
   BAD_ADDRESS: 'BAD_ADDRESS',
   ENGINE_STOPPED: 'ENGINE_STOPPED',
 } as const;
@@ -79,11 +79,11 @@ export class ResultMismatchError extends DcloudError {
   }
 }
 
-/** A spec that declares a private registry arrived without credentials to pull it with. */
-export class CredentialsRequiredError extends DcloudError {
-  constructor(image: string) {
-    super(HubErrorCodes.CREDENTIALS_REQUIRED, `task image ${image} is marked privateRegistry but no registry credentials were given`, 400);
-    this.name = 'CredentialsRequiredError';
+/** A result that contradicts itself: an `ok` without a digest, or a digest its stdout does not have. */
+export class ResultInvalidError extends DcloudError {
+  constructor(assignmentId: string, why: string) {
+    super(HubErrorCodes.RESULT_INVALID, `result for assignment ${assignmentId} is refused: ${why}`, 400);
+    this.name = 'ResultInvalidError';
   }
 }
 

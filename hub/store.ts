@@ -20,7 +20,8 @@ import type { RegistryAuth } from './engine-types.ts';
  *
  * Bulky write-once values live apart from the records the engine keeps in memory: the submitter's
  * signed spec (`specs`, for the federation to relay) and each agent's signed result (`results`,
- * shipped with decisions so any hub can recheck them). Registry credentials (`credentials`) are
+ * shipped with decisions so any hub can recheck them; an assignment record is written without
+ * its `result`, which only `Changes.results` stores). Registry credentials (`credentials`) are
  * kept apart from tasks so that no code path that serialises a task can ever carry them.
  */
 
@@ -91,7 +92,7 @@ export class HubStore {
     return store;
   }
 
-  /** Everything the engine keeps in memory (not the signed specs and results). */
+  /** Everything the engine keeps in memory (not the signed specs and results: see getResult). */
   async load(): Promise<StoredState> {
     const [tasks, agents, assignments] = await Promise.all([
       this.tasks.values().all() as Promise<Task[]>,
@@ -108,7 +109,7 @@ export class HubStore {
     const batch = this.db.batch();
     for (const task of changes.tasks ?? []) batch.put(task.id, task, { sublevel: this.tasks });
     for (const agent of changes.agents ?? []) batch.put(agent.id, agent, { sublevel: this.agents });
-    for (const assignment of changes.assignments ?? []) batch.put(assignment.id, assignment, { sublevel: this.assignments });
+    for (const { result: _kept, ...assignment } of changes.assignments ?? []) batch.put(assignment.id, assignment, { sublevel: this.assignments });
     for (const { taskId, envelope } of changes.specs ?? []) batch.put(taskId, envelope, { sublevel: this.specs });
     for (const { assignmentId, envelope } of changes.results ?? []) batch.put(assignmentId, envelope, { sublevel: this.results });
     for (const { taskId, auth } of changes.credentials ?? []) batch.put(taskId, auth, { sublevel: this.credentials });

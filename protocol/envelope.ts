@@ -66,6 +66,15 @@ export function envelopeId(type: MessageType, payload: string): string {
   return createHash('sha256').update(signedBytes(type, payload)).digest('hex');
 }
 
+/**
+ * Whether `text` takes more than `cap` bytes of UTF-8. Every UTF-16 unit takes 1 to 3 bytes, so
+ * a text of at most cap / 3 units fits whatever it holds, and the byte count (a full scan) is
+ * needed only for longer ones.
+ */
+function overCap(text: string, cap: number): boolean {
+  return text.length * 3 > cap && Buffer.byteLength(text, 'utf8') > cap;
+}
+
 function firstError(check: TypeCheck<any>, value: unknown): string {
   const err = check.Errors(value).First();
   if (err === undefined) return 'invalid';
@@ -135,8 +144,7 @@ export function open<T extends MessageType = MessageType>(input: unknown, option
   if (Object.keys(extra).length > 0) throw new EnvelopeError(E.MALFORMED, `envelope has unknown fields: ${Object.keys(extra).join(', ')}`);
   if (typeof payload !== 'string') throw new EnvelopeError(E.MALFORMED, 'envelope.payload must be a string');
   if (typeof sig !== 'string' || !SIG_RE.test(sig)) throw new EnvelopeError(E.MALFORMED, 'envelope.sig must be 64 bytes of lower-case hex');
-  const size = Buffer.byteLength(payload, 'utf8');
-  if (size > MAX_ANY_PAYLOAD) throw new EnvelopeError(E.OVERSIZED, `payload of ${size} bytes is larger than any message may be`);
+  if (overCap(payload, MAX_ANY_PAYLOAD)) throw new EnvelopeError(E.OVERSIZED, `payload of ${Buffer.byteLength(payload)} bytes is larger than any message may be`);
 
   let message: unknown;
   try {
@@ -151,7 +159,7 @@ export function open<T extends MessageType = MessageType>(input: unknown, option
     throw new EnvelopeError(E.WRONG_TYPE, `expected ${options.expect.join(' or ')}, got ${type}`);
   }
   const cap = options.maxBytes?.[type] ?? DEFAULT_MAX_PAYLOAD_BYTES[type];
-  if (size > cap) throw new EnvelopeError(E.OVERSIZED, `${type} payload of ${size} bytes exceeds the cap of ${cap}`);
+  if (overCap(payload, cap)) throw new EnvelopeError(E.OVERSIZED, `${type} payload of ${Buffer.byteLength(payload)} bytes exceeds the cap of ${cap}`);
   if (!isCanonicalJson(payload, message)) throw new EnvelopeError(E.NON_CANONICAL, 'payload is not in RFC 8785 canonical form');
   if (!headerCheck.Check(message)) throw new EnvelopeError(E.MALFORMED, `payload header: ${firstError(headerCheck, message)}`);
   if (message.v !== PROTOCOL_VERSION) throw new EnvelopeError(E.UNSUPPORTED_VERSION, `protocol version ${message.v} is not supported (this side speaks ${PROTOCOL_VERSION})`);

@@ -99,6 +99,8 @@ export const MessageBodies = {
       spec: ExecutionSpec,
       issuedAt: Type.Integer({ minimum: 0 }),
       deadline: Type.Integer({ minimum: 0 }),
+      /** The issuing hub's log sequence number when the assignment is federated (docs/PROTOCOL.md 10.9). */
+      seq: Type.Optional(Type.Integer({ minimum: 1 })),
     },
     closed,
   ),

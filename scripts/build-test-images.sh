@@ -7,15 +7,14 @@
 # Idempotent: the image is rebuilt only when its recipe (applets, /etc files, busybox binary)
 # changed, and pushed only when a registry does not already serve exactly the local image.
 # Progress goes to stderr; stdout gets one line saying what was done, for bootstrap's summary.
-# These names and credentials are mirrored in test/support/env.ts: change both together.
+# These names (and registry/credentials.sh) are mirrored in test/support/env.ts: change both together.
 set -euo pipefail
 shopt -s inherit_errexit
 
 IMAGE=dcloud-test/busybox:1
 OPEN_REF=127.0.0.1:5000/dcloud/busybox:1
 PRIVATE_REF=127.0.0.1:5001/private/busybox:1
-REGISTRY_USER=dcloud
-REGISTRY_PASSWORD=dcloud-test-secret
+source "$(dirname "${BASH_SOURCE[0]}")/registry/credentials.sh"
 BUSYBOX=/bin/busybox
 RECIPE_LABEL=org.dcloud.test-image.recipe
 

@@ -63,8 +63,25 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (base, 
   const streams = new Set<Stream>();
   let seq = 0;
 
+  // Subscribed only while someone listens: building the views of every change costs the
+  // engine work on each heartbeat, for nobody, otherwise.
+  let unsubscribe: (() => void) | undefined;
+  const fanOut = (event: HubEvent) => {
+    const text = frame(++seq, event.type, JSON.stringify(Value.Clean(EVENT_SCHEMAS[event.type], structuredClone(event))));
+    const task = taskOf(event);
+    for (const stream of streams) {
+      if (stream.task === undefined || stream.task === task) write(stream, text);
+    }
+  };
+  const forget = (stream: Stream) => {
+    streams.delete(stream);
+    if (streams.size === 0) {
+      unsubscribe?.();
+      unsubscribe = undefined;
+    }
+  };
   const close = (stream: Stream) => {
-    if (!streams.delete(stream)) return;
+    forget(stream);
     stream.res.end();
   };
   const write = (stream: Stream, text: string) => {
@@ -72,15 +89,6 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (base, 
     else stream.res.write(text);
   };
 
-  const unsubscribe = options.engine.subscribe((event) => {
-    if (streams.size === 0) return;
-    // Only what the schema names leaves the hub, whatever else an engine object carries.
-    const text = frame(++seq, event.type, JSON.stringify(Value.Clean(EVENT_SCHEMAS[event.type], structuredClone(event))));
-    const task = taskOf(event);
-    for (const stream of streams) {
-      if (stream.task === undefined || stream.task === task) write(stream, text);
-    }
-  });
   const keepAlive = setInterval(() => {
     for (const stream of streams) write(stream, ':keep-alive\n\n');
   }, options.keepAliveMs);
@@ -89,7 +97,6 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (base, 
   // Open streams would hold fastify's close() forever: end them first.
   app.addHook('preClose', async () => {
     clearInterval(keepAlive);
-    unsubscribe();
     for (const stream of streams) close(stream);
   });
 
@@ -119,8 +126,9 @@ export const eventRoutes: FastifyPluginAsync<EventRoutesOptions> = async (base, 
       res.write('retry: 3000\n:connected\n\n');
       const stream: Stream = { res, task: request.query.task };
       streams.add(stream);
+      unsubscribe ??= options.engine.subscribe(fanOut);
       // The client went away (or the hub dropped it): forget it.
-      res.on('close', () => streams.delete(stream));
+      res.on('close', () => forget(stream));
     },
   );
 };

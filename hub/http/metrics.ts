@@ -1,25 +1,23 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { HubEngine } from '../engine-types.ts';
+import type { HubEngineControl } from '../engine.ts';
 import { type Classified, errorResponses } from './errors.ts';
 import { TASK_STATUSES } from './schemas.ts';
 
 /**
  * The hub's Prometheus metrics, in a registry of its own (several hubs can share a process in
- * tests). State gauges (tasks by status, agents) are read from the engine at scrape time, so
- * they cost nothing between scrapes.
+ * tests). Engine state (tasks by status, agents, scheduling passes) is read at scrape time, so
+ * it costs nothing between scrapes.
  */
 export interface HubMetrics {
   readonly registry: Registry;
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   /** Counts refused envelopes by their ENVELOPE_* code. */
   observeError(classified: Classified): void;
-  /** How long one scheduling pass of the engine took. */
-  observeTick(seconds: number): void;
 }
 
-export function createHubMetrics(engine: Pick<HubEngine, 'network'>): HubMetrics {
+export function createHubMetrics(engine: Pick<HubEngineControl, 'network' | 'stats'>): HubMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -42,11 +40,38 @@ export function createHubMetrics(engine: Pick<HubEngine, 'network'>): HubMetrics
     labelNames: ['code'] as const,
     registers: [registry],
   });
-  const ticks = new Histogram({
+  new Gauge({
     name: 'dcloud_hub_tick_duration_seconds',
-    help: 'Duration of one scheduling pass (expiry, queueing, assignment)',
-    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    help: 'Duration of the last scheduling pass (health, queueing, assignment, its write)',
     registers: [registry],
+    collect() {
+      const last = engine.stats().lastTick;
+      if (last !== undefined) this.set(last.durationMs / 1000);
+    },
+  });
+  new Counter({
+    name: 'dcloud_hub_ticks_total',
+    help: 'Scheduling passes run, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+    collect() {
+      const { ticks, tickErrors } = engine.stats();
+      this.reset();
+      this.inc({ outcome: 'ok' }, ticks);
+      this.inc({ outcome: 'error' }, tickErrors);
+    },
+  });
+  new Gauge({
+    name: 'dcloud_hub_work',
+    help: 'Work in flight: backlog (tasks waiting for a scheduling pass), open assignments, image validations running',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      const stats = engine.stats();
+      this.set({ kind: 'backlog' }, stats.backlog);
+      this.set({ kind: 'open_assignments' }, stats.openAssignments);
+      this.set({ kind: 'validations' }, stats.validationsRunning);
+    },
   });
   new Gauge({
     name: 'dcloud_tasks',
@@ -78,9 +103,6 @@ export function createHubMetrics(engine: Pick<HubEngine, 'network'>): HubMetrics
     },
     observeError({ code }) {
       if (code.startsWith('ENVELOPE_')) rejections.inc({ code });
-    },
-    observeTick(seconds) {
-      ticks.observe(seconds);
     },
   };
 }

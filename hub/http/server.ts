@@ -1,4 +1,3 @@
-import type { Writable } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
@@ -24,7 +23,7 @@ export interface HubHttpOptions {
   resultBodyLimit: number;
   /** How often an idle event stream gets a keep-alive comment. */
   sseKeepAliveMs: number;
-  log: { level: string; stream?: Writable } | false;
+  log: { level: string; stream?: NodeJS.WritableStream } | false;
 }
 
 /**
@@ -63,6 +62,8 @@ export async function buildHubApp(options: HubHttpOptions): Promise<FastifyInsta
       void (reply as FastifyReply).code(status).send(errorBody(code, message));
     },
   });
+  // A JSON API: other bodies are 415, not strings for the schema to puzzle over.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   installErrorCatalogue(app, { onError: (classified) => options.metrics.observeError(classified) });
   instrumentRequests(app, options.metrics);

@@ -1,7 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { DcloudError } from '../../protocol/errors.ts';
+import { register as registerAgent } from './commands/agent.ts';
 import { register as registerHub } from './commands/hub.ts';
 import { register as registerKeys } from './commands/keys.ts';
+import { register as registerStatus } from './commands/status.ts';
+import { register as registerSubmit } from './commands/submit.ts';
+import { register as registerUp } from './commands/up.ts';
 import { type Cli, type CliIo, EXIT_USAGE } from './cli.ts';
 
 /**
@@ -10,7 +14,11 @@ import { type Cli, type CliIo, EXIT_USAGE } from './cli.ts';
  * here: agent, submit, status, up and sim go in the same way.
  */
 const COMMANDS: ReadonlyArray<(program: Command, cli: Cli) => void> = [
+  registerUp,
   registerHub,
+  registerAgent,
+  registerSubmit,
+  registerStatus,
   registerKeys,
 ];
 

@@ -1,7 +1,7 @@
 import { bestFirst, type HeapNode, IndexedHeap } from './heap.ts';
 import type { Task } from './model.ts';
 import type { CoreParams, SchedulingPolicy } from './params.ts';
-import { priority, statusWeight, taskWeight } from './priority.ts';
+import { statusWeight, taskWeight } from './priority.ts';
 
 /**
  * The tasks waiting for agents, ordered for both policies, so that the best K cost nearly the
@@ -12,7 +12,7 @@ import { priority, statusWeight, taskWeight } from './priority.ts';
  * keep the same relative order at every `now`: by v, ascending. Each class is a heap by v; the
  * classes' heads are merged best-first by their priority at `now`. Reading the top K costs
  * O(C + K log(C + K)) for C classes (distinct R, W pairs), independent of the backlog's size;
- * add/remove/update cost O(log n). FIFO is one more heap, by submittedAt.
+ * add/remove/update cost O(log n). FIFO is one more heap, by submittedAt, built on first use.
  *
  * Equal priorities come out oldest first, then in the order tasks were first added.
  */
@@ -20,7 +20,8 @@ export class Backlog {
   private readonly params: CoreParams;
   private readonly entries = new Map<string, Entry>();
   private readonly classes = new Map<string, TaskClass>();
-  private readonly fifo = new IndexedHeap<Entry>(fifoBefore);
+  /** Built on the first FIFO read, then kept up: a heuristic-only hub never pays for it. */
+  private fifo: IndexedHeap<Entry> | null = null;
   private nextSeq = 0;
 
   constructor(params: CoreParams) {
@@ -88,11 +89,23 @@ export class Backlog {
    */
   *ordered(now: number, policy: SchedulingPolicy = this.params.scheduling.policy): Generator<Task> {
     if (policy === 'fifo') {
-      for (const entry of bestFirst([this.fifo], (e) => -e.task.submittedAt, seqBefore)) yield entry.task;
+      for (const entry of bestFirst([this.fifoHeap()], (e) => -e.submittedAt, seqBefore)) yield entry.task;
       return;
     }
-    const heaps = [...this.classes.values()].map((cls) => cls.heap);
-    for (const entry of bestFirst(heaps, (e) => priority(e.task, now, this.params), fifoBefore)) yield entry.task;
+    const heaps = Array.from(this.classes.values(), (cls) => cls.heap);
+    // W * (now - v) / (1000 * R) is P (see above), read from the entry and its class alone: at
+    // 100k tasks every pointer followed to a task and its spec is a likely cache miss.
+    const score = (e: Entry): number => (e.cls.boost * (now - e.virtual)) / (1000 * e.cls.weight);
+    for (const entry of bestFirst(heaps, score, fifoBefore)) yield entry.task;
+  }
+
+  private fifoHeap(): IndexedHeap<Entry> {
+    if (this.fifo === null) {
+      const fifo = new IndexedHeap<Entry>(fifoBefore);
+      for (const entry of this.entries.values()) entry.fifoNode = fifo.push(entry);
+      this.fifo = fifo;
+    }
+    return this.fifo;
   }
 
   private insert(task: Task, seq: number): void {
@@ -105,16 +118,16 @@ export class Backlog {
       this.classes.set(key, cls);
     }
     const virtual = task.submittedAt + 1000 * task.staleness * this.params.scheduling.stalePenalty * weight;
-    const entry = { task, seq, virtual, cls } as Entry;
+    const entry = { task, seq, submittedAt: task.submittedAt, virtual, cls } as Entry;
     entry.classNode = cls.heap.push(entry);
-    entry.fifoNode = this.fifo.push(entry);
+    entry.fifoNode = this.fifo?.push(entry) ?? null;
     this.entries.set(task.id, entry);
   }
 
   private delete(entry: Entry): void {
     entry.cls.heap.remove(entry.classNode);
     if (entry.cls.heap.size === 0) this.classes.delete(entry.cls.key);
-    this.fifo.remove(entry.fifoNode);
+    if (entry.fifoNode !== null) this.fifo?.remove(entry.fifoNode);
     this.entries.delete(entry.task.id);
   }
 }
@@ -132,11 +145,13 @@ interface Entry {
   task: Task;
   /** Order of first insertion: the last tie-breaker. */
   seq: number;
+  /** task.submittedAt, kept here so heap comparisons read one object, not two. */
+  submittedAt: number;
   /** submittedAt + 1000 * S * Ps * R: the in-class order. */
   virtual: number;
   cls: TaskClass;
   classNode: HeapNode<Entry>;
-  fifoNode: HeapNode<Entry>;
+  fifoNode: HeapNode<Entry> | null;
 }
 
 function seqBefore(a: Entry, b: Entry): boolean {
@@ -144,7 +159,7 @@ function seqBefore(a: Entry, b: Entry): boolean {
 }
 
 function fifoBefore(a: Entry, b: Entry): boolean {
-  return a.task.submittedAt < b.task.submittedAt || (a.task.submittedAt === b.task.submittedAt && a.seq < b.seq);
+  return a.submittedAt < b.submittedAt || (a.submittedAt === b.submittedAt && a.seq < b.seq);
 }
 
 function virtualBefore(a: Entry, b: Entry): boolean {

@@ -99,6 +99,14 @@ export class BinaryHeap<T> {
     return this.items.length;
   }
 
+  /** Builds the heap from `values` in O(n) (Floyd), replacing what it held. */
+  static from<T>(values: T[], before: (a: T, b: T) => boolean): BinaryHeap<T> {
+    const heap = new BinaryHeap<T>(before);
+    heap.items.push(...values);
+    for (let i = (values.length >> 1) - 1; i >= 0; i--) heap.siftDown(i);
+    return heap;
+  }
+
   push(value: T): void {
     const items = this.items;
     let i = items.length;
@@ -117,19 +125,26 @@ export class BinaryHeap<T> {
     const top = items[0];
     const last = items.pop();
     if (items.length === 0 || last === undefined) return top;
-    let i = 0;
+    items[0] = last;
+    this.siftDown(0);
+    return top;
+  }
+
+  private siftDown(start: number): void {
+    const items = this.items;
     const n = items.length;
+    const value = items[start] as T;
+    let i = start;
     for (;;) {
       const left = 2 * i + 1;
       if (left >= n) break;
       let child = left;
       if (left + 1 < n && this.before(items[left + 1] as T, items[left] as T)) child = left + 1;
-      if (!this.before(items[child] as T, last)) break;
+      if (!this.before(items[child] as T, value)) break;
       items[i] = items[child] as T;
       i = child;
     }
-    items[i] = last;
-    return top;
+    items[i] = value;
   }
 }
 
@@ -146,12 +161,16 @@ interface Cursor<T> {
  * must not change while the generator runs.
  */
 export function* bestFirst<T>(heaps: Iterable<IndexedHeap<T>>, score: (value: T) => number, tieBefore: (a: T, b: T) => boolean): Generator<T> {
-  const frontier = new BinaryHeap<Cursor<T>>((a, b) => a.score > b.score || (a.score === b.score && tieBefore(a.value, b.value)));
+  const roots: Cursor<T>[] = [];
+  for (const heap of heaps) {
+    const value = heap.at(0);
+    if (value !== undefined) roots.push({ heap, index: 0, value, score: score(value) });
+  }
+  const frontier = BinaryHeap.from(roots, (a, b) => a.score > b.score || (a.score === b.score && tieBefore(a.value, b.value)));
   const visit = (heap: IndexedHeap<T>, index: number): void => {
     const value = heap.at(index);
     if (value !== undefined) frontier.push({ heap, index, value, score: score(value) });
   };
-  for (const heap of heaps) visit(heap, 0);
   for (let cursor = frontier.pop(); cursor !== undefined; cursor = frontier.pop()) {
     yield cursor.value;
     visit(cursor.heap, 2 * cursor.index + 1);

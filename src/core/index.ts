@@ -17,3 +17,4 @@ export * from './scheduler.ts';
 export * from './consensus.ts';
 export * from './health.ts';
 export * from './backoff.ts';
+export * from './task-spec.ts';

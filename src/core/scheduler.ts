@@ -18,7 +18,7 @@ import type { CoreParams, SchedulingPolicy } from './params.ts';
 
 /** Why a task is not running yet. */
 export type WaitCode =
-  /** Too few registered agents, active or not, have enough TOTAL capacity, ever. */
+  /** No registered agent, active or not, has enough TOTAL capacity: it cannot run until one joins. */
   | 'NEVER_FITS'
   /** No agent is active. */
   | 'NO_AGENTS'
@@ -137,12 +137,8 @@ export function explainWaiting(task: Task, index: CapacityIndex, context: WaitCo
   const size = `${cores(cpu)} and ${gb(ramGb)} RAM`;
   const stats = index.stats();
 
-  const everFitting = index.countEverFitting({ cpu, ramGb }, overlap);
-  if (everFitting < overlap) {
-    if (everFitting === 0) {
-      return { code: 'NEVER_FITS', reason: `no registered agent has ${size} in total (largest: ${cores(stats.maxTotalCpu)}, ${gb(stats.maxTotalRam)})` };
-    }
-    return { code: 'NEVER_FITS', reason: `only ${everFitting} registered agent${plural(everFitting)} could ever run it (${size} in total); overlap count needs ${overlap}` };
+  if (index.countEverFitting({ cpu, ramGb }, 1) === 0) {
+    return { code: 'NEVER_FITS', reason: `no registered agent has ${size} in total (largest: ${cores(stats.maxTotalCpu)}, ${gb(stats.maxTotalRam)})` };
   }
   if (stats.active === 0 || stats.maxTrust === null) return { code: 'NO_AGENTS', reason: 'no agent is active' };
   if (stats.maxTrust < minTrust) {
@@ -159,7 +155,7 @@ export function explainWaiting(task: Task, index: CapacityIndex, context: WaitCo
   if (stats.maxFreeCpu < cpu) return { code: 'NO_AGENT_CPU', reason: `no active agent has ${cores(cpu, 'free ')} (largest free: ${number(stats.maxFreeCpu)})` };
   if (stats.maxFreeRam < ramGb) return { code: 'NO_AGENT_RAM', reason: `no active agent has ${gb(ramGb)} free RAM (largest free: ${gb(stats.maxFreeRam)})` };
   const free = index.countEligible(request, missing, context.exclude);
-  if (free >= missing) return { code: 'QUEUED', reason: `agents can take it now; it waits for its turn in the active queue` };
+  if (free >= missing) return { code: 'QUEUED', reason: 'agents can take it now; it waits for its turn in the active queue' };
   return { code: 'BUSY', reason: `eligible agents are busy: ${free} can take ${size} now, ${missing} needed` };
 }
 

@@ -28,6 +28,7 @@ export interface TrustChange {
   after: number;
 }
 
+
 /**
  * Applies decided trust changes to a set of agents, returning new agent objects for the changed
  * ones only (the others are returned as they were).

@@ -2,7 +2,7 @@
 // and bad arguments, against the real Docker engine and the loopback registries of
 // scripts/bootstrap.sh.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type Docker from 'dockerode';
+import Docker from 'dockerode';
 import { createExecutor, type ExecutionOutcome, ExecutorError } from '../../agent/executor.ts';
 import { DCLOUD_LABEL } from '../../agent/container-config.ts';
 import { digestOf } from '../../protocol/digest.ts';
@@ -181,6 +181,15 @@ describe('executor: the sandbox as the engine sees it, and aborts', () => {
     const outcome = await executor.run(spec(TEST_IMAGE, ['true'], { cpu: 0.001 }), { labels });
     expect(outcome).toMatchObject({ outcome: 'error', reason: 'START_FAILED' });
     expect((outcome as { message: string }).message).toMatch(/CPU/i);
+  });
+});
+
+describe('executor: no engine', () => {
+  it('reports an engine it cannot reach as DOCKER_ERROR', async () => {
+    const unreachable = createExecutor({ docker: new Docker({ socketPath: `/tmp/${run}-no-such-docker.sock` }) });
+    const outcome = await unreachable.run(spec(TEST_IMAGE, ['true']), { labels });
+    expect(outcome).toMatchObject({ outcome: 'error', reason: 'DOCKER_ERROR' });
+    expect((outcome as { message: string }).message).toMatch(/ENOENT/);
   });
 });
 

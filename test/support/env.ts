@@ -13,7 +13,8 @@ export const OPEN_REGISTRY = '127.0.0.1:5000';
 /** Registry where every request needs HTTP basic auth with the credentials below. */
 export const AUTH_REGISTRY = '127.0.0.1:5001';
 
-/** Test-only credentials of AUTH_REGISTRY (scripts/registry/htpasswd holds their bcrypt hash). */
+/** Test-only credentials of AUTH_REGISTRY: scripts/registry/credentials.sh, whose bcrypt hash is
+ * scripts/registry/htpasswd. */
 export const REGISTRY_USER = 'dcloud';
 export const REGISTRY_PASSWORD = 'dcloud-test-secret';
 

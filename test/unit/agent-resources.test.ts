@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { capacityOf, type MachineSample } from '../../agent/capacity.ts';
 import { createResourceMonitor, ResourceMonitorError, type SystemInformation } from '../../agent/resources.ts';
 
@@ -87,32 +87,34 @@ describe('createResourceMonitor', () => {
   });
 
   it('keeps sampling in the background, averaging over the window, and survives a failed reading', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const machine = fakeMachine();
-    const monitor = createResourceMonitor({ si: machine.si, now: machine.now }, { windowMs: 3_000, sampleMs: 5 });
-    await monitor.start();
+    const monitor = createResourceMonitor({ si: machine.si, now: machine.now }, { windowMs: 3_000, sampleMs: 1_000 });
+    /** One more tick of the sampling interval at `clock`, and its sample landed. */
+    const tickAt = async (clock: number): Promise<void> => {
+      machine.state.clock = clock;
+      await vi.advanceTimersByTimeAsync(1_000);
+      await new Promise((resolve) => setImmediate(resolve));
+    };
     try {
-      const readingAfter = async (calls: number): Promise<void> => {
-        while (machine.state.calls < calls) await new Promise((resolve) => setTimeout(resolve, 5));
-        // Let the sample that call started land before the next step.
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      };
-      machine.state.clock = 1_000;
-      machine.state.load = 100; // both CPUs busy
-      await readingAfter(machine.state.calls + 1);
-      // Samples at t=0 (idle, 2 free) and t=1000 (0 free): the average is 1.
-      expect(monitor.current().free.cpu).toBe(1);
+      await monitor.start(); // t=0, idle: 2 free
+      machine.state.load = 100; // both CPUs busy from now on
+      await tickAt(1_000);
+      expect(machine.state.calls).toBe(2);
+      expect(monitor.current().free.cpu).toBe(1); // (2 + 0) / 2
 
       machine.state.fail = true;
-      await readingAfter(machine.state.calls + 2);
-      expect(monitor.current().free.cpu).toBe(1);
+      await tickAt(2_000);
+      expect(machine.state.calls).toBe(3);
+      expect(monitor.current().free.cpu).toBe(1); // the failed reading added nothing
 
       machine.state.fail = false;
-      machine.state.clock = 10_000;
-      await readingAfter(machine.state.calls + 1);
-      // t=0 and t=1000 are out of the window now; only the busy reading at 10 s remains.
+      await tickAt(10_000);
+      // t=0 and t=1000 have left the window (7 s, 10 s]; only the busy reading remains.
       expect(monitor.current().free.cpu).toBe(0);
     } finally {
       await monitor.stop();
+      vi.useRealTimers();
     }
   });
 

@@ -118,8 +118,13 @@ describe('backlog', () => {
       backlog.add(task);
       all.push(task);
     }
+    const oldest = (held: Task[], k: number): number[] => held.map((t) => t.submittedAt).sort((a, b) => a - b).slice(0, k);
     for (const task of all.slice(0, 100)) backlog.remove(task.id);
-    const rest = all.slice(100).sort((a, b) => a.submittedAt - b.submittedAt);
-    expect(backlog.top(50, 0, 'fifo').map((t) => t.submittedAt)).toEqual(rest.slice(0, 50).map((t) => t.submittedAt));
+    expect(backlog.top(50, 0, 'fifo').map((t) => t.submittedAt)).toEqual(oldest(all.slice(100), 50));
+    // Changes after the FIFO order was first read are kept in it too.
+    for (const task of all.slice(100, 200)) backlog.remove(task.id);
+    const later = Array.from({ length: 100 }, (_, i) => randomTask(random, 1000 + i, false));
+    for (const task of later) backlog.add(task);
+    expect(backlog.top(80, 0, 'fifo').map((t) => t.submittedAt)).toEqual(oldest([...all.slice(200), ...later], 80));
   });
 });

@@ -117,14 +117,17 @@ describe('explainWaiting', () => {
     return explainWaiting(task, index);
   }
 
-  it('says NEVER_FITS when no registered agent could ever run it', () => {
+  it('says NEVER_FITS when no registered agent could ever run it, TOO_FEW_AGENTS when too few could', () => {
     const task = makeTask({ spec: { cpu: 6, ramGb: 4 } });
     expect(why(task, [makeAgent({ total: { cpu: 4, ramGb: 16 } })])).toEqual({
       code: 'NEVER_FITS',
       reason: 'no registered agent has 6 CPU cores and 4 GB RAM in total (largest: 4 CPU cores, 16 GB)',
     });
     const wide = makeTask({ spec: { cpu: 2, ramGb: 2, overlap: 3 } });
-    expect(why(wide, [makeAgent({ id: 'a' }), makeAgent({ id: 'b', active: false })]).code).toBe('NEVER_FITS');
+    expect(why(wide, [makeAgent({ id: 'a' }), makeAgent({ id: 'b', active: false })])).toEqual({
+      code: 'TOO_FEW_AGENTS',
+      reason: '1 agent is eligible (active, trust >= 5.0, 2 CPU cores and 2 GB RAM in total); overlap count needs 3',
+    });
   });
 
   it('says NO_AGENTS when nobody is active', () => {

@@ -368,8 +368,10 @@ describe('envelope shape and size', () => {
     rejects(signText(text, 'agent.register'), E.OVERSIZED);
   });
 
-  it('honours a per-type cap given by the receiver', () => {
-    rejects(good, E.OVERSIZED, { maxBytes: { 'agent.heartbeat': 100 } });
+  it('honours a per-type cap given by the receiver, to the byte', () => {
+    const size = Buffer.byteLength(good.payload);
+    expect(opens(good, { maxBytes: { 'agent.heartbeat': size } }).type).toBe('agent.heartbeat');
+    rejects(good, E.OVERSIZED, { maxBytes: { 'agent.heartbeat': size - 1 } });
   });
 
   it('refuses anything larger than the largest cap of any type, whatever it claims to be', () => {

@@ -35,6 +35,7 @@ interface AgentFlags {
   ui: { host: string; port: number } | false;
   maxCpus?: number;
   maxRam?: number;
+  dedicated?: boolean;
   heartbeatInterval?: number;
   pollInterval?: number;
   killOnStop?: boolean;
@@ -53,6 +54,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--no-ui', 'no control API')
     .option('--max-cpus <n>', 'never offer more than this many cores', positiveNumber)
     .option('--max-ram <gb>', 'never offer more than this much memory, GB', positiveNumber)
+    .option('--dedicated', 'offer the whole (capped) machine whatever else runs on it, not only what is measured free')
     .option('--heartbeat-interval <s>', 'seconds between heartbeats (default 30)', positiveNumber)
     .option('--poll-interval <s>', 'seconds between asking an idle hub for work (default 2)', positiveNumber)
     .option('--kill-on-stop', 'when stopped from the control API, kill a running task instead of letting it finish')
@@ -68,6 +70,7 @@ export function register(program: Command, cli: Cli): void {
         ...(flags.name === undefined ? {} : { name: flags.name }),
         ...(flags.maxCpus === undefined ? {} : { maxCpus: flags.maxCpus }),
         ...(flags.maxRam === undefined ? {} : { maxRamGb: flags.maxRam }),
+        ...(flags.dedicated === undefined ? {} : { dedicated: flags.dedicated }),
         ...(flags.heartbeatInterval === undefined ? {} : { heartbeatIntervalMs: Math.round(flags.heartbeatInterval * 1000) }),
         ...(flags.pollInterval === undefined ? {} : { pollIntervalMs: Math.round(flags.pollInterval * 1000) }),
         ...(flags.killOnStop === undefined ? {} : { killOnStop: flags.killOnStop }),

@@ -1,20 +1,7 @@
 import { type Command, Option } from 'commander';
 import { CONFIG_ENV, ConfigError, envName, HUB_PARAMS, loadHubConfig } from '../../../hub/config.ts';
 import { startHub } from '../../../hub/main.ts';
-import { type Cli, EXIT_USAGE } from '../cli.ts';
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function stopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-}
+import { type Cli, EXIT_USAGE, stopSignal } from '../cli.ts';
 
 /**
  * `dcloud hub`: runs a hub until SIGINT/SIGTERM. Its options are generated from hub/config.ts's
@@ -44,7 +31,8 @@ export function register(program: Command, cli: Cli): void {
       return;
     }
     const stopped = stopSignal();
-    const hub = await startHub(config, { logStream: cli.stderr });
+    const passphrase = cli.env.DCLOUD_KEY_PASSPHRASE;
+    const hub = await startHub(config, { logStream: cli.stderr, ...(passphrase ? { keyPassphrase: passphrase } : {}) });
     // Tests and scripts read the URL from this line (the port may have been chosen by the system).
     cli.stdout.write(`dcloud hub ${hub.id} listening on ${hub.url}\n`);
     const signal = await stopped;

@@ -1,0 +1,245 @@
+import type { Envelope } from '../protocol/messages.ts';
+import {
+  type Agent,
+  type Assignment,
+  Backlog,
+  CapacityIndex,
+  type CoreParams,
+  isOpen,
+  type OpenReplicas,
+  roundOutcome,
+  type Task,
+  type TaskStatus,
+} from '../src/core/index.ts';
+import type { HubEvent, RegistryAuth } from './engine-types.ts';
+import type { Changes } from './store.ts';
+
+/**
+ * The engine's working memory: every task, agent and assignment, and the indexes the scheduler
+ * and the agents' requests need (the core's Backlog and CapacityIndex, each agent's queue of
+ * assigned work, the open assignments). All of it is rebuilt from the store on start; nothing
+ * here is the source of truth, the store is.
+ *
+ * Records are replaced, never edited in place (the core's functions return new objects), and
+ * every replacement goes through put*, which keeps the indexes in step. A task is in the backlog
+ * exactly when it wants agents: pending or in_queue, or in_progress with replicas to replace.
+ */
+
+export const TASK_STATUSES: readonly TaskStatus[] = ['validating', 'pending', 'invalid', 'in_queue', 'in_progress', 'completed', 'validated', 'failed', 'abandoned'];
+
+export class EngineState {
+  readonly tasks = new Map<string, Task>();
+  readonly agents = new Map<string, Agent>();
+  readonly assignments = new Map<string, Assignment>();
+  /** Registry credentials by task id, for the image validator and the assigned agents only. */
+  readonly credentials = new Map<string, RegistryAuth>();
+  readonly backlog: Backlog;
+  readonly capacity = new CapacityIndex();
+  /** Tasks in status in_queue: the active queue of the last pass that still waits for agents. */
+  readonly inQueue = new Set<string>();
+  private readonly counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+  /**
+   * Task ids by (submittedAt, id): submission order, with a tie rule that survives a restart
+   * (the store gives tasks back by id). For newest-first listings.
+   */
+  private readonly order: string[] = [];
+  private readonly byTask = new Map<string, string[]>();
+  /** Open (assigned or running) assignment ids, all agents. */
+  private readonly openIds = new Set<string>();
+  private readonly openByAgent = new Map<string, Set<string>>();
+  /** Per agent, its `assigned` assignments in the order they were issued: what requestWork hands out. */
+  private readonly queues = new Map<string, string[]>();
+
+  constructor(params: CoreParams) {
+    this.backlog = new Backlog(params);
+  }
+
+  putTask(task: Task): void {
+    const before = this.tasks.get(task.id);
+    this.tasks.set(task.id, task);
+    if (before === undefined) this.insertInOrder(task);
+    else this.counts[before.status] -= 1;
+    this.counts[task.status] += 1;
+    if (task.status === 'in_queue') this.inQueue.add(task.id);
+    else this.inQueue.delete(task.id);
+    if (this.wantsAgents(task)) this.backlog.add(task);
+    else this.backlog.remove(task.id);
+  }
+
+  /** The capacity index reads the agent's reservation from the record: keep Agent.reserved right. */
+  putAgent(agent: Agent): void {
+    this.agents.set(agent.id, agent);
+    this.capacity.upsert(agent);
+  }
+
+  putAssignment(assignment: Assignment): void {
+    const before = this.assignments.get(assignment.id);
+    this.assignments.set(assignment.id, assignment);
+    if (before === undefined) {
+      const list = this.byTask.get(assignment.taskId);
+      if (list === undefined) this.byTask.set(assignment.taskId, [assignment.id]);
+      else this.insertByIssue(list, assignment);
+    }
+    const agentId = assignment.agentId;
+    if (isOpen(assignment)) {
+      this.openIds.add(assignment.id);
+      let open = this.openByAgent.get(agentId);
+      if (open === undefined) this.openByAgent.set(agentId, (open = new Set()));
+      open.add(assignment.id);
+    } else if (before !== undefined && isOpen(before)) {
+      this.openIds.delete(assignment.id);
+      const open = this.openByAgent.get(agentId);
+      open?.delete(assignment.id);
+      if (open?.size === 0) this.openByAgent.delete(agentId);
+    }
+    const wasQueued = before?.status === 'assigned';
+    const queued = assignment.status === 'assigned';
+    if (queued && !wasQueued) {
+      const queue = this.queues.get(agentId);
+      if (queue === undefined) this.queues.set(agentId, [assignment.id]);
+      else this.insertByIssue(queue, assignment);
+    } else if (wasQueued && !queued) {
+      const queue = this.queues.get(agentId);
+      if (queue !== undefined) {
+        // Nearly always the head: agents take their work in order.
+        const i = queue.indexOf(assignment.id);
+        if (i >= 0) queue.splice(i, 1);
+        if (queue.length === 0) this.queues.delete(agentId);
+      }
+    }
+  }
+
+  /** Every assignment a task ever had, in the order they were made. */
+  assignmentsOf(taskId: string): Assignment[] {
+    return (this.byTask.get(taskId) ?? []).map((id) => this.assignments.get(id) as Assignment);
+  }
+
+  /** The current round's assignments. */
+  roundOf(task: Task): Assignment[] {
+    return this.assignmentsOf(task.id).filter((a) => a.round === task.round);
+  }
+
+  openAssignments(): Assignment[] {
+    return [...this.openIds].map((id) => this.assignments.get(id) as Assignment);
+  }
+
+  openAssignmentsOf(agentId: string): Assignment[] {
+    return [...(this.openByAgent.get(agentId) ?? [])].map((id) => this.assignments.get(id) as Assignment);
+  }
+
+  get openCount(): number {
+    return this.openIds.size;
+  }
+
+  /** The agent's oldest assignment it has not fetched yet. */
+  nextAssigned(agentId: string): Assignment | undefined {
+    const id = this.queues.get(agentId)?.[0];
+    return id === undefined ? undefined : this.assignments.get(id);
+  }
+
+  /**
+   * What planAssignments must know of a task's current round. A task that is not in_progress
+   * starts a new round when it is assigned, so it holds nothing yet.
+   */
+  replicas(taskId: string): OpenReplicas {
+    const task = this.tasks.get(taskId);
+    if (task === undefined || task.status !== 'in_progress') return { agentIds: [] };
+    const agentIds: string[] = [];
+    const excluded: string[] = [];
+    for (const a of this.roundOf(task)) {
+      if (isOpen(a) || (a.status === 'reported' && typeof a.digest === 'string')) agentIds.push(a.agentId);
+      else if (a.status !== 'cancelled') excluded.push(a.agentId);
+    }
+    return { agentIds, excluded };
+  }
+
+  countByStatus(): Record<TaskStatus, number> {
+    return { ...this.counts };
+  }
+
+  /** Task ids, newest first. */
+  *newestFirst(): Generator<string> {
+    for (let i = this.order.length - 1; i >= 0; i--) yield this.order[i] as string;
+  }
+
+  /** Tasks arrive nearly in order: the insertion point is found from the end. */
+  private insertInOrder(task: Task): void {
+    insertSorted(this.order, task.id, (id) => this.tasks.get(id) as Task, (t) => t.submittedAt);
+  }
+
+  /** By (issuedAt, id), the order a reload gives back, so that nothing reorders across a restart. */
+  private insertByIssue(list: string[], assignment: Assignment): void {
+    insertSorted(list, assignment.id, (id) => this.assignments.get(id) as Assignment, (a) => a.issuedAt);
+  }
+
+  private wantsAgents(task: Task): boolean {
+    if (task.status === 'pending' || task.status === 'in_queue') return true;
+    if (task.status !== 'in_progress') return false;
+    return roundOutcome(task, this.roundOf(task)).kind === 'needs-replicas';
+  }
+}
+
+/** Inserts `id` into `list`, kept sorted by (time, id), searching from the end where new ids land. */
+function insertSorted<R extends { id: string }>(list: string[], id: string, get: (id: string) => R, time: (record: R) => number): void {
+  const at = time(get(id));
+  let i = list.length;
+  while (i > 0) {
+    const previous = get(list[i - 1] as string);
+    const t = time(previous);
+    if (t < at || (t === at && previous.id < id)) break;
+    i -= 1;
+  }
+  list.splice(i, 0, id);
+}
+
+/**
+ * One state transition in the making: what it replaced in memory (already applied, through the
+ * state's put*), to be written as one atomic batch, and the events to send once it is durable.
+ */
+export class Transaction {
+  readonly tasks = new Map<string, Task>();
+  readonly agents = new Map<string, Agent>();
+  readonly assignments = new Map<string, Assignment>();
+  readonly specs: Array<{ taskId: string; envelope: Envelope }> = [];
+  readonly results: Array<{ assignmentId: string; envelope: Envelope }> = [];
+  readonly credentials: Array<{ taskId: string; auth: RegistryAuth }> = [];
+  readonly forgetCredentials: string[] = [];
+  readonly decisions: Array<Extract<HubEvent, { type: 'decision' }>> = [];
+  private readonly state: EngineState;
+
+  constructor(state: EngineState) {
+    this.state = state;
+  }
+
+  /** Write assignments first: whether a task wants agents depends on its assignments. */
+  assignment(assignment: Assignment): void {
+    this.state.putAssignment(assignment);
+    this.assignments.set(assignment.id, assignment);
+  }
+
+  task(task: Task): void {
+    this.state.putTask(task);
+    this.tasks.set(task.id, task);
+  }
+
+  agent(agent: Agent): void {
+    this.state.putAgent(agent);
+    this.agents.set(agent.id, agent);
+  }
+
+  get empty(): boolean {
+    return this.tasks.size === 0 && this.agents.size === 0 && this.assignments.size === 0 && this.forgetCredentials.length === 0;
+  }
+
+  changes(): Changes {
+    return {
+      tasks: [...this.tasks.values()],
+      agents: [...this.agents.values()],
+      assignments: [...this.assignments.values()],
+      specs: this.specs,
+      results: this.results,
+      credentials: this.credentials,
+      forgetCredentials: this.forgetCredentials,
+    };
+  }
+}

@@ -1,0 +1,610 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { createSigner, loadOrCreateKeyFile, type Signer, Verifier } from '../keys/index.ts';
+import { digestOf, type MessageType, type Opened, open, ReplayGuard, seal } from '../protocol/index.ts';
+import {
+  type Agent,
+  addResources,
+  type Assignment,
+  type CoreParams,
+  findExpiredAssignments,
+  findInactiveAgents,
+  isTerminal,
+  mergeParams,
+  NO_RESOURCES,
+  type PartialCoreParams,
+  planAssignments,
+  recordAssignments,
+  selectActiveQueue,
+  type Task,
+  type TaskStatus,
+  transition,
+  type ValidationPolicy,
+  validationPolicy,
+} from '../src/core/index.ts';
+import { addressBlock } from './engine-address.ts';
+import { closeAssignment, type RoundContext, settleRound } from './engine-rounds.ts';
+import { EngineState, Transaction } from './engine-state.ts';
+import type { AgentView, HubEngine, HubEvent, NetworkView, RegistryAuth, TaskFilter, TaskView, WorkGrant } from './engine-types.ts';
+import { agentView, listTasks, networkView, taskView } from './engine-views.ts';
+import {
+  AgentInactiveError,
+  AgentNotRegisteredError,
+  AssignmentClosedError,
+  AssignmentNotFoundError,
+  EngineStoppedError,
+  NotYourAssignmentError,
+  ResultConflictError,
+  ResultInvalidError,
+  ResultMismatchError,
+} from './errors.ts';
+import { createImageValidator, type ImageValidator } from './image-validator.ts';
+import { HubStore } from './store.ts';
+
+/**
+ * The hub's engine: signed envelopes in, views and events out, every decision made by the pure
+ * core (src/core) over state held in memory and made durable in LevelDB (hub/store.ts).
+ *
+ * Consistency. Each operation changes memory synchronously (no await in between, so nothing
+ * interleaves with it), then writes everything it changed as ONE atomic batch, and answers only
+ * once that batch is written. Batches reach the disk in the order memory changed. A `kill -9`
+ * thus leaves on disk a prefix of the transitions, each whole: no task is lost once its
+ * submission was answered, none is created twice (a task's id is its envelope's id), and every
+ * assignment on disk has a deadline after which the first pass expires it.
+ *
+ * Scheduling passes (`tick`) run one at a time; a pass plans and reserves capacity in memory
+ * before anything else can run, so two passes can never give the same capacity or the same
+ * replica twice (the original's race).
+ *
+ * Replays. agent.register, agent.heartbeat and work.request go through a ReplayGuard. task.spec
+ * and result do not: they are idempotent by content (a task's id is its envelope id; a result is
+ * recorded once per assignment), so a client that retries after a lost answer gets the same
+ * answer (created: false / duplicate: true) instead of an error.
+ */
+
+export interface HubEngineComponents {
+  docker: Dockerode;
+  /** ms since the epoch; Date.now by default. Tests drive time through it. */
+  clock?: () => number;
+}
+
+export interface HubEngineOptions {
+  /** Holds hub.key (the hub's identity) and db/ (LevelDB). Created with mode 0700. */
+  dataDir: string;
+  params?: PartialCoreParams;
+  /** Interval between scheduling passes, ms. 0 runs none by itself: the caller calls tick(). */
+  tickMs: number;
+  /** Passphrase of hub.key, when it is (or is to be) encrypted. */
+  keyPassphrase?: string;
+  /** Image pulls running at once. */
+  validationConcurrency: number;
+  /** How old, and how far in the future, a signed envelope may be dated. */
+  freshness: { maxAgeMs: number; maxSkewMs: number };
+  /** How long a successful image validation is reused (default 60 s; 0: pull for every task). */
+  imageCacheMs?: number;
+}
+
+export interface TickReport {
+  /** Agents found silent for too long this pass. */
+  deactivated: number;
+  /** Assignments closed for lack of an answer (deadline passed or agent inactive). */
+  expired: number;
+  /** Assignments made this pass. */
+  assigned: number;
+  /** Tasks in the active queue this pass. */
+  queued: number;
+  /** Of those, tasks that could not get their agents (their reason is in their view). */
+  waiting: number;
+  /** Time the pass took, ms, including its write. */
+  durationMs: number;
+}
+
+export interface EngineStats {
+  ticks: number;
+  tickErrors: number;
+  lastTick?: TickReport;
+  lastTickError?: string;
+  backlog: number;
+  openAssignments: number;
+  validationsRunning: number;
+  agents: { active: number; total: number };
+  tasks: Record<TaskStatus, number>;
+}
+
+export interface HubEngineControl extends HubEngine {
+  /** One scheduling pass (health, then assignment); passes never overlap, later calls queue. */
+  tick(): Promise<TickReport>;
+  stats(): EngineStats;
+}
+
+export function createHubEngine(components: HubEngineComponents, options: HubEngineOptions): HubEngineControl {
+  return new Engine(components, options);
+}
+
+/** Content id of an assignment: one per (task, round, agent); the core never gives an agent two replicas of a round. */
+export function assignmentIdOf(taskId: string, round: number, agentId: string): string {
+  return createHash('sha256').update(`dcloud-assignment\n${taskId}|${round}|${agentId}`).digest('hex');
+}
+
+class Engine implements HubEngineControl {
+  private readonly clock: () => number;
+  private readonly options: HubEngineOptions;
+  private readonly params: CoreParams;
+  private readonly policy: ValidationPolicy;
+  private readonly validator: ImageValidator;
+  private readonly verifier = new Verifier();
+  private readonly replay: ReplayGuard;
+  private readonly listeners = new Set<(event: HubEvent) => void>();
+  private readonly validations = new Set<Promise<void>>();
+  private state: EngineState;
+  private store?: HubStore;
+  private signer?: Signer;
+  private stopping = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private ticking: Promise<unknown> = Promise.resolve();
+  private tickInFlight = false;
+  /** Agents cannot be blamed for heartbeats this hub was not running to receive. */
+  private startedAt = 0;
+  private tickCount = 0;
+  private tickErrors = 0;
+  private lastTick?: TickReport;
+  private lastTickError?: string;
+
+  constructor(components: HubEngineComponents, options: HubEngineOptions) {
+    this.clock = components.clock ?? Date.now;
+    this.options = options;
+    this.params = mergeParams(options.params);
+    this.policy = validationPolicy(this.params);
+    this.state = new EngineState(this.params);
+    this.replay = new ReplayGuard({ windowMs: options.freshness.maxAgeMs + options.freshness.maxSkewMs });
+    this.validator = createImageValidator(
+      { docker: components.docker, clock: this.clock },
+      { concurrency: options.validationConcurrency, ...(options.imageCacheMs === undefined ? {} : { cacheMs: options.imageCacheMs }) },
+    );
+  }
+
+  get identity(): { nodeId: string; publicKey: string } {
+    const signer = this.running().signer;
+    return { nodeId: signer.nodeId, publicKey: signer.publicKeyHex };
+  }
+
+  async start(): Promise<void> {
+    if (this.store !== undefined) return;
+    const { pair } = await loadOrCreateKeyFile(join(this.options.dataDir, 'hub.key'), { passphrase: this.options.keyPassphrase });
+    const store = await HubStore.open(this.options.dataDir);
+    try {
+      this.state = await loadState(store, this.params);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    this.signer = createSigner(pair);
+    this.store = store;
+    this.stopping = new AbortController();
+    this.startedAt = this.clock();
+    // Validations cut short by the last stop (or a crash) start over.
+    for (const task of this.state.tasks.values()) if (task.status === 'validating') this.validate(task);
+    if (this.options.tickMs > 0) this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    const store = this.store;
+    if (store === undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.stopping.abort(new EngineStoppedError());
+    await Promise.allSettled([...this.validations]);
+    await this.ticking.catch(() => undefined);
+    this.store = undefined;
+    await store.close();
+  }
+
+  subscribe(listener: (event: HubEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // --- agents ----------------------------------------------------------------------------------
+
+  async registerAgent(envelope: unknown, meta: { address: string }): Promise<{ agent: AgentView; created: boolean }> {
+    const opened = this.open(envelope, 'agent.register', true);
+    const block = addressBlock(meta.address);
+    const now = this.clock();
+    const { name, resources } = opened.body;
+    const before = this.state.agents.get(opened.nodeId);
+    const agent: Agent =
+      before === undefined
+        ? {
+            id: opened.nodeId,
+            publicKey: opened.signer,
+            name,
+            total: resources,
+            free: resources,
+            reserved: NO_RESOURCES,
+            trust: this.params.trust.initial,
+            active: true,
+            registeredAt: now,
+            lastHeartbeat: now,
+            addressBlock: block,
+            stats: { valid: 0, invalid: 0, consecutiveValid: 0 },
+          }
+        : { ...before, name, total: resources, addressBlock: block };
+    const tx = this.begin();
+    tx.agent(agent);
+    await this.commit(tx);
+    return { agent: agentView(agent), created: before === undefined };
+  }
+
+  async heartbeat(envelope: unknown): Promise<AgentView> {
+    const opened = this.open(envelope, 'agent.heartbeat', true);
+    const before = this.registered(opened.nodeId);
+    const agent: Agent = { ...before, total: opened.body.total, free: opened.body.free, lastHeartbeat: this.clock(), active: true };
+    const tx = this.begin();
+    tx.agent(agent);
+    await this.commit(tx);
+    return agentView(agent);
+  }
+
+  async requestWork(envelope: unknown): Promise<WorkGrant | null> {
+    const opened = this.open(envelope, 'work.request', true);
+    const agent = this.registered(opened.nodeId);
+    if (!agent.active) throw new AgentInactiveError(agent.id);
+    const next = this.state.nextAssigned(agent.id);
+    if (next === undefined) return null;
+    const task = this.state.tasks.get(next.taskId) as Task;
+    const { signer } = this.running();
+    const running: Assignment = { ...next, status: 'running' };
+    const tx = this.begin();
+    tx.assignment(running);
+    const { image, command, cpu, ramGb, timeoutS } = task.spec;
+    const assignment = seal(
+      'assignment',
+      { assignmentId: next.id, taskId: task.id, agent: agent.id, spec: { image, command, cpu, ramGb, timeoutS }, issuedAt: next.issuedAt, deadline: next.deadline },
+      signer,
+      { now: this.clock() },
+    );
+    await this.commit(tx);
+    const auth = this.state.credentials.get(task.id);
+    return auth === undefined ? { assignment } : { assignment, registryAuth: { ...auth } };
+  }
+
+  async submitResult(envelope: unknown): Promise<{ assignmentId: string; duplicate: boolean; task: TaskView }> {
+    const opened = this.open(envelope, 'result', false);
+    const body = opened.body;
+    const assignment = this.state.assignments.get(body.assignmentId);
+    if (assignment === undefined) throw new AssignmentNotFoundError(body.assignmentId);
+    if (assignment.agentId !== opened.nodeId) throw new NotYourAssignmentError(assignment.id, opened.nodeId);
+    if (assignment.taskId !== body.taskId) throw new ResultMismatchError(assignment.id, body.taskId);
+    const ok = body.outcome === 'ok';
+    if (ok) checkDigest(body);
+    const answer = (duplicate: boolean) => ({ assignmentId: assignment.id, duplicate, task: taskView(this.state, this.state.tasks.get(assignment.taskId) as Task) });
+
+    if (assignment.status === 'reported' || assignment.status === 'failed') {
+      const same = ok ? assignment.status === 'reported' && assignment.digest === body.digest : assignment.status === 'failed';
+      if (!same) throw new ResultConflictError(assignment.id);
+      return answer(true);
+    }
+    if (assignment.status === 'expired' || assignment.status === 'cancelled') throw new AssignmentClosedError(assignment.id, assignment.status);
+
+    const tx = this.begin();
+    const ctx = this.roundContext(tx, this.clock());
+    closeAssignment(
+      ctx,
+      assignment,
+      ok
+        ? { status: 'reported', digest: body.digest, result: opened.envelope }
+        : { status: 'failed', digest: null, reason: body.error ?? 'the agent reported a failure' },
+    );
+    tx.results.push({ assignmentId: assignment.id, envelope: opened.envelope });
+    settleRound(ctx, assignment.taskId);
+    await this.commit(tx);
+    return answer(false);
+  }
+
+  // --- tasks -----------------------------------------------------------------------------------
+
+  async submitTask(envelope: unknown, registryAuth?: RegistryAuth): Promise<{ task: TaskView; created: boolean }> {
+    const opened = this.open(envelope, 'task.spec', false);
+    const existing = this.state.tasks.get(opened.id);
+    if (existing !== undefined) return { task: taskView(this.state, existing), created: false };
+    const now = this.clock();
+    const task: Task = {
+      id: opened.id,
+      submitter: opened.nodeId,
+      spec: opened.body,
+      status: 'validating',
+      // The hub's clock, not the envelope's: a submitter cannot age its task to jump the queue.
+      submittedAt: now,
+      transitions: [{ status: 'validating', at: now }],
+      staleness: 0,
+      round: 0,
+      assignments: [],
+      home: this.identity.nodeId,
+    };
+    const tx = this.begin();
+    tx.task(task);
+    tx.specs.push({ taskId: task.id, envelope: opened.envelope });
+    if (registryAuth !== undefined) {
+      const auth = copyAuth(registryAuth);
+      this.state.credentials.set(task.id, auth);
+      tx.credentials.push({ taskId: task.id, auth });
+    }
+    await this.commit(tx);
+    this.validate(task);
+    return { task: taskView(this.state, task), created: true };
+  }
+
+  getTask(id: string): TaskView | undefined {
+    const task = this.state.tasks.get(id);
+    return task === undefined ? undefined : taskView(this.state, task);
+  }
+
+  listTasks(filter: TaskFilter): TaskView[] {
+    return listTasks(this.state, filter);
+  }
+
+  getAgent(id: string): AgentView | undefined {
+    const agent = this.state.agents.get(id);
+    return agent === undefined ? undefined : agentView(agent);
+  }
+
+  network(): NetworkView {
+    return networkView(this.state);
+  }
+
+  // --- scheduling ------------------------------------------------------------------------------
+
+  tick(): Promise<TickReport> {
+    this.running();
+    const pass = this.ticking.catch(() => undefined).then(() => this.pass());
+    this.ticking = pass;
+    return pass;
+  }
+
+  stats(): EngineStats {
+    let active = 0;
+    for (const agent of this.state.agents.values()) if (agent.active) active += 1;
+    return {
+      ticks: this.tickCount,
+      tickErrors: this.tickErrors,
+      ...(this.lastTick === undefined ? {} : { lastTick: this.lastTick }),
+      ...(this.lastTickError === undefined ? {} : { lastTickError: this.lastTickError }),
+      backlog: this.state.backlog.size,
+      openAssignments: this.state.openCount,
+      validationsRunning: this.validations.size,
+      agents: { active, total: this.state.agents.size },
+      tasks: this.state.countByStatus(),
+    };
+  }
+
+  /** The timer's passes: never more than one waiting, whatever the load. */
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      if (this.store === undefined) return;
+      if (!this.tickInFlight) {
+        this.tickInFlight = true;
+        this.tick()
+          .catch(() => undefined) // counted in stats by pass()
+          .finally(() => {
+            this.tickInFlight = false;
+          });
+      }
+      this.schedule();
+    }, this.options.tickMs);
+    this.timer.unref();
+  }
+
+  private async pass(): Promise<TickReport> {
+    if (this.store === undefined) throw new EngineStoppedError();
+    const started = performance.now();
+    try {
+      const now = this.clock();
+      const tx = this.begin();
+      const ctx = this.roundContext(tx, now);
+      const health = this.checkHealth(ctx);
+      const assignment = this.assign(ctx);
+      await this.commit(tx);
+      this.tickCount += 1;
+      this.lastTick = { ...health, ...assignment, durationMs: performance.now() - started };
+      return this.lastTick;
+    } catch (err) {
+      this.tickErrors += 1;
+      this.lastTickError = err instanceof Error ? err.message : String(err);
+      throw err;
+    }
+  }
+
+  /**
+   * Silent agents go inactive and their open assignments expire; so do assignments past their
+   * deadline. Each task that lost a replica is settled (core: roundOutcome).
+   */
+  private checkHealth(ctx: RoundContext): { deactivated: number; expired: number } {
+    const { state, tx, now } = ctx;
+    const touched = new Set<string>();
+    const heardSince = this.startedAt;
+    const heard = function* () {
+      for (const agent of state.agents.values()) yield { agent, active: agent.active, lastHeartbeat: Math.max(agent.lastHeartbeat, heardSince) };
+    };
+    const silent = findInactiveAgents(heard(), now, this.params);
+    let expired = 0;
+    const silentFor = Math.round(this.params.agents.inactiveAfterMs / 1000);
+    for (const { agent } of silent) {
+      tx.agent({ ...agent, active: false });
+      for (const a of state.openAssignmentsOf(agent.id)) {
+        closeAssignment(ctx, a, { status: 'expired', reason: `agent went inactive (no heartbeat for more than ${silentFor} s)` });
+        touched.add(a.taskId);
+        expired += 1;
+      }
+    }
+    for (const a of findExpiredAssignments(state.openAssignments(), now)) {
+      closeAssignment(ctx, a, { status: 'expired', reason: 'no result before the deadline' });
+      touched.add(a.taskId);
+      expired += 1;
+    }
+    for (const taskId of touched) settleRound(ctx, taskId);
+    return { deactivated: silent.length, expired };
+  }
+
+  /**
+   * The active queue (core: selectActiveQueue) is planned onto agents (core: planAssignments,
+   * which reserves capacity as it goes); the plan becomes assignments and the tasks' new status
+   * (core: recordAssignments). The active queue's tasks that still wait are `in_queue`; tasks
+   * that dropped out of it are `pending` again.
+   */
+  private assign(ctx: RoundContext): { assigned: number; queued: number; waiting: number } {
+    const { state, tx, now, params } = ctx;
+    const queue = selectActiveQueue(state.backlog, params.scheduling.activeQueueSize, now, params.scheduling.policy);
+    const plan = planAssignments({ queue, index: state.capacity, openAssignments: (taskId) => state.replicas(taskId), params, now });
+
+    const byTask = Map.groupBy(plan.assignments, (p) => p.taskId);
+    for (const [taskId, planned] of byTask) {
+      const task = state.tasks.get(taskId) as Task;
+      const round = task.status === 'in_progress' ? task.round : task.round + 1;
+      const ids: string[] = [];
+      for (const p of planned) {
+        const id = assignmentIdOf(taskId, round, p.agentId);
+        tx.assignment({ id, taskId, agentId: p.agentId, round, status: 'assigned', issuedAt: now, deadline: p.deadline, reserved: p.reserved });
+        const agent = state.agents.get(p.agentId) as Agent;
+        tx.agent({ ...agent, reserved: addResources(agent.reserved, p.reserved) });
+        ids.push(id);
+      }
+      tx.task(recordAssignments(task, ids, now));
+    }
+
+    const inQueue = new Set(queue.map((t) => t.id));
+    for (const id of [...state.inQueue]) {
+      if (!inQueue.has(id)) tx.task(transition(state.tasks.get(id) as Task, 'pending', now));
+    }
+    for (const { id } of queue) {
+      const task = state.tasks.get(id) as Task;
+      if (task.status === 'pending') tx.task(transition(task, 'in_queue', now));
+    }
+    return { assigned: plan.assignments.length, queued: queue.length, waiting: plan.waiting.length };
+  }
+
+  // --- image validation ------------------------------------------------------------------------
+
+  private validate(task: Task): void {
+    const signal = this.stopping.signal;
+    const run = this.validator
+      .validate(task.spec.image, this.state.credentials.get(task.id), signal)
+      .then(async (verdict) => {
+        if (signal.aborted) return; // validated again on the next start
+        const current = this.state.tasks.get(task.id);
+        if (current?.status !== 'validating') return;
+        const tx = this.begin();
+        if (verdict.ok) {
+          tx.task(transition(current, 'pending', this.clock()));
+        } else {
+          tx.task(transition(current, 'invalid', this.clock(), verdict.reason));
+          tx.forgetCredentials.push(task.id);
+        }
+        await this.commit(tx);
+      })
+      .catch(() => {
+        // Aborted by stop(): the task stays `validating` on disk and is validated at the next start.
+      })
+      .finally(() => this.validations.delete(run));
+    this.validations.add(run);
+  }
+
+  // --- plumbing --------------------------------------------------------------------------------
+
+  private running(): { store: HubStore; signer: Signer } {
+    if (this.store === undefined || this.signer === undefined) throw new EngineStoppedError();
+    return { store: this.store, signer: this.signer };
+  }
+
+  private open<T extends MessageType>(envelope: unknown, type: T, guardReplay: boolean): Opened<T> {
+    this.running();
+    const { maxAgeMs, maxSkewMs } = this.options.freshness;
+    return open(envelope, {
+      verifier: this.verifier,
+      expect: [type],
+      now: this.clock(),
+      maxAgeMs,
+      maxSkewMs,
+      ...(guardReplay ? { replay: this.replay } : {}),
+    });
+  }
+
+  private registered(agentId: string): Agent {
+    const agent = this.state.agents.get(agentId);
+    if (agent === undefined) throw new AgentNotRegisteredError(agentId);
+    return agent;
+  }
+
+  private begin(): Transaction {
+    return new Transaction(this.state);
+  }
+
+  private roundContext(tx: Transaction, now: number): RoundContext {
+    return { state: this.state, tx, params: this.params, policy: this.policy, now };
+  }
+
+  /** Writes the transaction as one batch, then tells subscribers. */
+  private async commit(tx: Transaction): Promise<void> {
+    for (const id of tx.forgetCredentials) this.state.credentials.delete(id);
+    if (tx.empty) return;
+    await this.running().store.commit(tx.changes());
+    if (this.listeners.size === 0) return;
+    const events: HubEvent[] = [
+      ...[...tx.tasks.values()].map((task): HubEvent => ({ type: 'task', task: taskView(this.state, this.state.tasks.get(task.id) ?? task) })),
+      ...[...tx.agents.values()].map((agent): HubEvent => ({ type: 'agent', agent: agentView(this.state.agents.get(agent.id) ?? agent) })),
+      ...tx.decisions,
+    ];
+    for (const event of events) {
+      for (const listener of this.listeners) {
+        try {
+          listener(event);
+        } catch {
+          // A subscriber's failure is its own: it must not undo a committed transition.
+        }
+      }
+    }
+  }
+}
+
+/** Rejects an `ok` result whose digest does not match the stdout and exit code it carries. */
+function checkDigest(body: Opened<'result'>['body']): void {
+  if (body.digest === null || body.exitCode === null) throw new ResultInvalidError(body.assignmentId, 'an ok result needs an exit code and a digest');
+  // Only a complete stdout can be checked: the digest covers all of it, the report may keep less.
+  if (!body.truncated && digestOf(body.exitCode, Buffer.from(body.stdout, 'base64')) !== body.digest) {
+    throw new ResultInvalidError(body.assignmentId, 'its digest does not match its stdout and exit code');
+  }
+}
+
+function copyAuth(auth: RegistryAuth): RegistryAuth {
+  const copy: RegistryAuth = { username: auth.username, password: auth.password };
+  if (auth.serveraddress !== undefined) copy.serveraddress = auth.serveraddress;
+  return copy;
+}
+
+/**
+ * Rebuilds the working memory from the store. Reservations are recomputed from the open
+ * assignments (the batches keep them equal; recomputing makes that an invariant of loading).
+ * Results of rounds still open are read back, for the decision to come.
+ */
+async function loadState(store: HubStore, params: CoreParams): Promise<EngineState> {
+  const stored = await store.load();
+  const state = new EngineState(params);
+  const reserved = new Map<string, Assignment['reserved']>();
+  const byIssue = stored.assignments.sort((a, b) => a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : 1));
+  const tasks = new Map(stored.tasks.map((t) => [t.id, t]));
+  for (const a of byIssue) {
+    if (a.status === 'assigned' || a.status === 'running') reserved.set(a.agentId, addResources(reserved.get(a.agentId) ?? NO_RESOURCES, a.reserved));
+    const task = tasks.get(a.taskId);
+    let loaded = a;
+    if (a.status === 'reported' && task !== undefined && !isTerminal(task.status) && a.round === task.round) {
+      const result = await store.getResult(a.id);
+      if (result !== undefined) loaded = { ...a, result };
+    }
+    state.putAssignment(loaded);
+  }
+  for (const agent of stored.agents) state.putAgent({ ...agent, reserved: reserved.get(agent.id) ?? NO_RESOURCES });
+  for (const task of stored.tasks.sort((a, b) => a.submittedAt - b.submittedAt)) state.putTask(task);
+  for (const [taskId, auth] of stored.credentials) state.credentials.set(taskId, auth);
+  return state;
+}
+

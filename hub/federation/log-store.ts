@@ -1,0 +1,200 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AbstractSublevel } from 'abstract-level';
+import { Level } from 'level';
+import type { Envelope } from '../../protocol/messages.ts';
+import { LogCorruptError, LogOutOfOrderError } from './errors.ts';
+import type { LogEntry } from './log-entry.ts';
+
+/**
+ * The per-origin append-only logs a hub keeps: its own, and copies of every other hub's it has
+ * received (LevelDB in `<dataDir>/federation`, apart from the engine's `db/`).
+ *
+ * Layout: `entry` maps `<origin>/<seq, 16 digits>` to the envelope, `id` maps content ids to that
+ * key (de-duplication), `head` maps each origin to its contiguous head: the highest seq up to which
+ * nothing is missing. Entries can arrive out of order (gossip does not wait); they are kept, and
+ * the head moves over them once the gap before them is filled. Sync asks peers for what follows
+ * the heads, so a hole is always asked for again, never skipped.
+ *
+ * Writes are applied one at a time in call order, each one atomic batch (entry, id and head
+ * together), so a crash leaves either the old log or the new one.
+ */
+
+type JsonSublevel<V> = AbstractSublevel<Level<string, string>, string | Buffer | Uint8Array, string, V>;
+
+export type AppendOutcome = 'appended' | 'duplicate' | 'conflict';
+
+export interface Page {
+  entries: Envelope[];
+  more: boolean;
+}
+
+const SEQ_DIGITS = 16;
+const keyOf = (origin: string, seq: number): string => `${origin}/${String(seq).padStart(SEQ_DIGITS, '0')}`;
+const ORIGIN_RE = /^[0-9a-f]{32}$/;
+
+/** Size of an envelope's JSON text: what it costs inside a sync response's payload. */
+export function envelopeBytes(envelope: Envelope): number {
+  return Buffer.byteLength(JSON.stringify(envelope), 'utf8');
+}
+
+export class FederationLogStore {
+  private readonly db: Level<string, string>;
+  private readonly entries: JsonSublevel<Envelope>;
+  private readonly ids: JsonSublevel<string>;
+  private readonly headsDb: JsonSublevel<number>;
+  /** Contiguous head per origin (0: entries exist only beyond a gap). */
+  private readonly head = new Map<string, number>();
+  /** Seqs held beyond each origin's head, waiting for the gap to close. */
+  private readonly pending = new Map<string, Set<number>>();
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(location: string) {
+    this.db = new Level<string, string>(location);
+    this.entries = this.db.sublevel<string, Envelope>('entry', { valueEncoding: 'json' });
+    this.ids = this.db.sublevel<string, string>('id', { valueEncoding: 'utf8' });
+    this.headsDb = this.db.sublevel<string, number>('head', { valueEncoding: 'json' });
+  }
+
+  /** Opens (creating) the log in `<dataDir>/federation`. */
+  static async open(dataDir: string): Promise<FederationLogStore> {
+    const location = join(dataDir, 'federation');
+    await mkdir(location, { recursive: true, mode: 0o700 });
+    const store = new FederationLogStore(location);
+    await store.db.open();
+    try {
+      await store.load();
+    } catch (err) {
+      await store.db.close();
+      throw err;
+    }
+    return store;
+  }
+
+  private async load(): Promise<void> {
+    for await (const [origin, head] of this.headsDb.iterator()) {
+      if (!ORIGIN_RE.test(origin) || !Number.isSafeInteger(head) || head < 0) throw new LogCorruptError(`federation log: bad head ${JSON.stringify(head)} for ${JSON.stringify(origin)}`);
+      this.head.set(origin, head);
+      const beyond = new Set<number>();
+      for await (const key of this.entries.keys({ gt: keyOf(origin, head), lte: keyOf(origin, 10 ** SEQ_DIGITS - 1) })) {
+        beyond.add(Number(key.slice(origin.length + 1)));
+      }
+      if (beyond.size > 0) this.pending.set(origin, beyond);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.tail.catch(() => undefined);
+    await this.db.close();
+  }
+
+  /** The contiguous head of every origin with at least one entry in order, e.g. `{ <node id>: 12 }`. */
+  heads(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [origin, head] of this.head) if (head > 0) out[origin] = head;
+    return out;
+  }
+
+  headOf(origin: string): number {
+    return this.head.get(origin) ?? 0;
+  }
+
+  /** Every origin this log holds anything of, sorted. */
+  origins(): string[] {
+    return [...this.head.keys()].sort();
+  }
+
+  async has(id: string): Promise<boolean> {
+    return (await this.ids.get(id)) !== undefined;
+  }
+
+  /** Stores an entry received from its origin or a relay. An equivocation keeps the first entry. */
+  append(entry: LogEntry): Promise<AppendOutcome> {
+    return this.serial(() => this.write(entry));
+  }
+
+  /**
+   * Appends this hub's own next entry: `make(seq)` builds (signs) it for the next free seq, inside
+   * the write chain, so concurrent callers never sign two entries with one seq.
+   */
+  appendNext(origin: string, make: (seq: number) => LogEntry): Promise<LogEntry> {
+    return this.serial(async () => {
+      const seq = this.headOf(origin) + 1;
+      const entry = make(seq);
+      if (entry.origin !== origin || entry.seq !== seq) throw new LogOutOfOrderError(entry.seq, seq);
+      const outcome = await this.write(entry);
+      if (outcome !== 'appended') throw new LogOutOfOrderError(entry.seq, seq);
+      return entry;
+    });
+  }
+
+  /** Entries of `origin` after `after`, in order, up to the contiguous head, within both limits (at least one). */
+  async since(origin: string, after: number, limit: number, maxBytes: number): Promise<Page> {
+    const head = this.headOf(origin);
+    if (after >= head) return { entries: [], more: false };
+    const entries: Envelope[] = [];
+    let bytes = 0;
+    let last = after;
+    for await (const [key, envelope] of this.entries.iterator({ gt: keyOf(origin, after), lte: keyOf(origin, head), limit })) {
+      const size = envelopeBytes(envelope);
+      if (entries.length > 0 && bytes + size > maxBytes) break;
+      entries.push(envelope);
+      bytes += size;
+      last = Number(key.slice(origin.length + 1));
+    }
+    return { entries, more: last < head };
+  }
+
+  /**
+   * The directory: the first entry (seq 1) of every origin, origins in sorted order, skipping the
+   * first `skip`. Each one proves, by its signature, that the origin exists and what its log begins
+   * with; a peer that did not know the origin stores it and asks for the rest.
+   */
+  async firsts(skip: number, limit: number, maxBytes: number): Promise<Page> {
+    const origins = this.origins().filter((o) => this.headOf(o) >= 1);
+    const entries: Envelope[] = [];
+    let bytes = 0;
+    let index = skip;
+    for (; index < origins.length && entries.length < limit; index++) {
+      const envelope = await this.entries.get(keyOf(origins[index]!, 1));
+      if (envelope === undefined) throw new LogCorruptError(`federation log: entry 1 of ${origins[index]} is missing below its head`);
+      const size = envelopeBytes(envelope);
+      if (entries.length > 0 && bytes + size > maxBytes) break;
+      entries.push(envelope);
+      bytes += size;
+    }
+    return { entries, more: index < origins.length };
+  }
+
+  private async write(entry: LogEntry): Promise<AppendOutcome> {
+    const key = keyOf(entry.origin, entry.seq);
+    const existing = await this.ids.get(entry.id);
+    if (existing !== undefined) return 'duplicate';
+    if ((await this.entries.get(key)) !== undefined) return 'conflict';
+    const oldHead = this.headOf(entry.origin);
+    // A copy: memory changes only once the batch is on disk.
+    const waiting = new Set(this.pending.get(entry.origin));
+    let head = oldHead;
+    if (entry.seq === head + 1) {
+      head++;
+      while (waiting.delete(head + 1)) head++;
+    } else {
+      waiting.add(entry.seq);
+    }
+    const batch = this.db.batch();
+    batch.put(key, entry.envelope, { sublevel: this.entries });
+    batch.put(entry.id, key, { sublevel: this.ids });
+    if (head !== oldHead || !this.head.has(entry.origin)) batch.put(entry.origin, head, { sublevel: this.headsDb });
+    await batch.write();
+    this.head.set(entry.origin, head);
+    if (waiting.size > 0) this.pending.set(entry.origin, waiting);
+    else this.pending.delete(entry.origin);
+    return 'appended';
+  }
+
+  private serial<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(job, job);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}

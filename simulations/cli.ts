@@ -1,0 +1,105 @@
+import { join, resolve } from 'node:path';
+import { renderSvg } from './harness/charts.ts';
+import { UnknownScenarioError, isSimError } from './harness/errors.ts';
+import { type OptionSpecs, describeOptions, parseOptions } from './harness/options.ts';
+import { ensureWritable, writeOutputs } from './harness/output.ts';
+import { progressBar } from './harness/progress.ts';
+import type { Scenario } from './harness/scenario.ts';
+import { SCENARIOS } from './scenarios/index.ts';
+
+/**
+ * `dcloud sim SCENARIO [--seed N] [--seeds K] [--out DIR] [--json] [scenario options]`: the
+ * imperative shell around the pure scenarios. It parses and checks every option before anything
+ * runs, makes sure the output folder is writable, runs, renders the charts, then writes all
+ * files at once (temporary names renamed into place). Exit 0 on success, 2 on a usage error,
+ * 1 when the output cannot be written.
+ */
+
+export interface SimIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream | NodeJS.WritableStream;
+}
+
+const PROJECT_ROOT = resolve(import.meta.dirname, '..');
+
+/** Options every scenario takes. */
+export const COMMON_OPTIONS = {
+  seed: { kind: 'int', min: 0, max: 2 ** 31 - 1, default: 1, description: 'seed of the run (the same seed gives the same result.json)' },
+  seeds: { kind: 'int', min: 1, max: 1000, default: 1, description: 'runs with seeds seed, seed+1, ...; results report their mean too' },
+  out: { kind: 'text', default: '', description: 'output folder (default simulations/out/<scenario>-<seed>)' },
+  json: { kind: 'flag', default: false, description: 'print result.json on stdout instead of the text summary' },
+} as const satisfies OptionSpecs;
+
+export function usage(): string {
+  const names = SCENARIOS.map((s) => `  ${s.name.padEnd(18)} ${s.description}`).join('\n');
+  return `usage: dcloud sim SCENARIO [options]   (dcloud sim SCENARIO --help lists its options)\n\nscenarios:\n${names}\n\noptions of every scenario:\n${describeOptions(COMMON_OPTIONS)}\n`;
+}
+
+function scenarioHelp(scenario: Scenario): string {
+  return `usage: dcloud sim ${scenario.name} [options]\n\n${scenario.description}\n\noptions:\n${describeOptions(COMMON_OPTIONS)}\n${describeOptions(scenario.options)}\n`;
+}
+
+export function findScenario(name: string): Scenario {
+  const scenario = SCENARIOS.find((s) => s.name === name);
+  if (scenario === undefined) throw new UnknownScenarioError(name, SCENARIOS.map((s) => s.name));
+  return scenario;
+}
+
+export async function runSim(argv: readonly string[], io: SimIo): Promise<number> {
+  try {
+    return await runChecked(argv, io);
+  } catch (err) {
+    if (isSimError(err)) {
+      io.stderr.write(`dcloud sim: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}
+
+async function runChecked(argv: readonly string[], io: SimIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === '--help' || name === '-h') {
+    io.stdout.write(usage());
+    return 0;
+  }
+  if (name === undefined || name.startsWith('-')) {
+    io.stderr.write(`dcloud sim: a scenario is required\n${usage()}`);
+    return 2;
+  }
+  const scenario = findScenario(name);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(scenarioHelp(scenario));
+    return 0;
+  }
+  const specs: OptionSpecs = { ...COMMON_OPTIONS, ...scenario.options };
+  const values = parseOptions(specs, rest, scenario.name) as Record<string, unknown>;
+  const seed = values.seed as number;
+  const seedCount = values.seeds as number;
+  const json = values.json as boolean;
+  const outOption = values.out as string;
+  const options: Record<string, unknown> = {};
+  for (const key of Object.keys(scenario.options)) options[key] = values[key];
+  const folder = `${scenario.name}-${seed}${seedCount > 1 ? `-x${seedCount}` : ''}`;
+  const outDir = outOption === '' ? join(PROJECT_ROOT, 'simulations', 'out', folder) : resolve(outOption);
+  await ensureWritable(outDir);
+
+  const seeds = Array.from({ length: seedCount }, (_, i) => seed + i);
+  const bar = progressBar({ label: scenario.name, stream: io.stderr as NodeJS.WriteStream });
+  let output;
+  try {
+    output = scenario.run({ seeds, options: options as never, progress: bar.listener });
+  } finally {
+    bar.stop();
+  }
+  const resultJson = `${JSON.stringify(output.result, null, 2)}\n`;
+  const charts = await Promise.all(output.charts.map(async (c) => ({ name: `${c.name}.svg`, content: await renderSvg(c.spec) })));
+  const written = await writeOutputs(outDir, [{ name: 'summary.md', content: output.summary }, ...charts, { name: 'result.json', content: resultJson }]);
+
+  if (json) io.stdout.write(resultJson);
+  else {
+    io.stdout.write(output.text);
+    io.stdout.write(`\nwrote ${written.length} files to ${outDir}\n`);
+  }
+  return 0;
+}

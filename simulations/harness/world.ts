@@ -1,0 +1,339 @@
+import type { Resources, TaskSpecBody } from '../../protocol/messages.ts';
+import type { Assignment, CoreParams, Decision, SchedulingPolicy, Task, ValidationPolicy } from '../../src/core/index.ts';
+import { type Behaviour, answer, isWrong } from './behaviour.ts';
+import type { DurationModel } from './durations.ts';
+import type { Random } from './random.ts';
+import { SimHub } from './sim-hub.ts';
+import { Simulation } from './simulation.ts';
+
+/**
+ * A simulated network: one SimHub, simulated agents that come and go, fetch their assignments,
+ * "run" them for a sampled duration and report, and a recorder of what happened to every task.
+ * The hub ticks every `tickMs` of virtual time, and also at once when something it waits for
+ * happens (a task arrives, an agent joins, capacity frees up), as a hub reacting to requests does.
+ */
+
+export interface WorldOptions {
+  params: CoreParams;
+  scheduling: SchedulingPolicy;
+  validation: ValidationPolicy;
+  duration: DurationModel;
+  /** Randomness for run times and for agents' choices (one stream, taken by the caller). */
+  rng: Random;
+  /** Period of the hub's scheduling pass, virtual ms. */
+  tickMs: number;
+  /** Also run a pass as soon as something changed (default true). */
+  kick?: boolean;
+  /** From assignment to the agent starting it: its poll interval and fetch, virtual ms (default 0). */
+  fetchDelayMs?: number;
+  /** Keep a log of every execution and decision (tests check capacity and overlap from it). */
+  log?: boolean;
+  /** Forget finished tasks (long runs keep only counters and samples). */
+  forgetFinished?: boolean;
+  /** Stop ticking after this long without progress while tasks still wait: they cannot run. */
+  stallMs?: number;
+  /** Every decision of the validation policy, as it is made. */
+  onDecision?: (task: Task, decision: Decision) => void;
+}
+
+export interface AgentSpec {
+  id: string;
+  name: string;
+  total: Resources;
+  trust: number;
+  behaviour: Behaviour;
+}
+
+/** What a test needs to check invariants after the fact. */
+export type LogEntry =
+  | { at: number; kind: 'assign'; task: string; agent: string; round: number; cpu: number; ramGb: number }
+  | { at: number; kind: 'start'; task: string; agent: string; assignment: string; cpu: number; ramGb: number }
+  | { at: number; kind: 'end'; task: string; agent: string; assignment: string; cpu: number; ramGb: number; why: 'reported' | 'aborted' | 'agent-left' }
+  | { at: number; kind: 'decide'; task: string; outcome: 'validated' | 'failed'; voters: string[]; digest: string | null; score: number };
+
+/** One task's story, in virtual ms. */
+export interface TaskRecord {
+  id: string;
+  submittedAt: number;
+  firstStartAt?: number;
+  finishedAt?: number;
+  status: Task['status'];
+  /** Replicas that started running. */
+  executions: number;
+  /** Those whose result was a vote of the decision that validated the task. */
+  useful: number;
+  rounds: number;
+  /** The accepted digest was not the correct one. */
+  acceptedWrong: boolean;
+}
+
+interface SimAgent {
+  spec: AgentSpec;
+  online: boolean;
+  /** Bumped at every join and leave: completions of an earlier session are void. */
+  session: number;
+  joinedAt: number;
+  /** Running executions by assignment id. */
+  running: Map<string, Assignment>;
+}
+
+export class World {
+  readonly sim = new Simulation();
+  readonly hub: SimHub;
+  readonly log: LogEntry[] = [];
+  readonly records = new Map<string, TaskRecord>();
+  /** Records of finished tasks, in finishing order (kept even when the hub forgets the tasks). */
+  readonly finished: TaskRecord[] = [];
+  readonly counts = { executions: 0, reported: 0, aborted: 0, lostToDepartures: 0, joins: 0, leaves: 0 };
+  readonly #agents = new Map<string, SimAgent>();
+  readonly #correct = new Map<string, string>();
+  readonly #options: Required<Omit<WorldOptions, 'params' | 'scheduling' | 'validation' | 'duration' | 'rng' | 'onDecision'>>;
+  readonly #onDecision: ((task: Task, decision: Decision) => void) | undefined;
+  readonly #duration: DurationModel;
+  readonly #rng: Random;
+  /** Scheduled events other than ticks: while any is pending, the world is not idle. */
+  #work = 0;
+  #tickScheduledAt = Infinity;
+  #kickPending = false;
+  #lastProgressAt = 0;
+  #nextTaskId = 0;
+
+  constructor(options: WorldOptions) {
+    this.#options = {
+      tickMs: options.tickMs,
+      kick: options.kick ?? true,
+      fetchDelayMs: options.fetchDelayMs ?? 0,
+      log: options.log ?? false,
+      forgetFinished: options.forgetFinished ?? false,
+      stallMs: options.stallMs ?? 600_000,
+    };
+    this.#duration = options.duration;
+    this.#onDecision = options.onDecision;
+    this.#rng = options.rng;
+    this.hub = new SimHub({
+      params: options.params,
+      scheduling: options.scheduling,
+      validation: options.validation,
+      forgetFinished: this.#options.forgetFinished,
+      listener: {
+        assigned: (assignment, task) => this.#assigned(assignment, task),
+        closed: (assignment) => this.#closed(assignment),
+        decided: (task, decision) => this.#decided(task, decision),
+        finished: (task) => this.#finished(task),
+      },
+    });
+  }
+
+  get now(): number {
+    return this.sim.now;
+  }
+
+  /** Scheduled events other than the hub's ticks. */
+  get pendingWork(): number {
+    return this.#work;
+  }
+
+  // ---- agents -------------------------------------------------------------------------------
+
+  /** An agent registers now and stays online until `leave`. */
+  join(spec: AgentSpec): void {
+    let agent = this.#agents.get(spec.id);
+    const now = this.sim.now;
+    if (agent === undefined) {
+      agent = { spec, online: true, session: 0, joinedAt: now, running: new Map() };
+      this.#agents.set(spec.id, agent);
+      this.hub.registerAgent({ id: spec.id, name: spec.name, total: spec.total, trust: spec.trust }, now);
+    } else {
+      if (agent.online) return;
+      agent.online = true;
+      agent.session++;
+      agent.joinedAt = now;
+      this.hub.heartbeat(spec.id, now);
+    }
+    this.counts.joins++;
+    this.#kick();
+  }
+
+  /** The agent vanishes: it stops heartbeating and its running work never reports. */
+  leave(agentId: string): void {
+    const agent = this.#agents.get(agentId);
+    if (agent === undefined || !agent.online) return;
+    agent.online = false;
+    agent.session++;
+    for (const assignment of agent.running.values()) {
+      this.#logEnd(assignment, 'agent-left');
+      this.counts.lostToDepartures++;
+    }
+    agent.running.clear();
+    this.counts.leaves++;
+  }
+
+  isOnline(agentId: string): boolean {
+    return this.#agents.get(agentId)?.online ?? false;
+  }
+
+  // ---- tasks --------------------------------------------------------------------------------
+
+  /** Submits a task now; `correct` is the digest an honest agent reports for it. */
+  submit(spec: TaskSpecBody, correct: string, id = `task-${this.#nextTaskId++}`): string {
+    const now = this.sim.now;
+    this.#correct.set(id, correct);
+    this.hub.submit(id, spec, now);
+    this.records.set(id, { id, submittedAt: now, status: 'pending', executions: 0, useful: 0, rounds: 0, acceptedWrong: false });
+    this.#kick();
+    return id;
+  }
+
+  /** Runs `fn` at virtual time `at`; until then the world counts as busy. */
+  at(at: number, fn: () => void): void {
+    this.#work++;
+    this.sim.at(at, () => {
+      this.#work--;
+      fn();
+    });
+  }
+
+  // ---- running ------------------------------------------------------------------------------
+
+  /**
+   * Runs until `until` (virtual ms), until `done()` says so, or until nothing can happen any more
+   * (no work scheduled, nothing running, and the waiting tasks could not be placed for stallMs).
+   */
+  run(options: { until?: number; done?: () => boolean; onProgress?: () => void } = {}): void {
+    this.#scheduleTick(this.sim.now);
+    this.sim.run({
+      ...(options.until === undefined ? {} : { until: options.until }),
+      ...(options.done === undefined ? {} : { done: options.done }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress, progressEvery: 16_384 }),
+    });
+  }
+
+  /** Tasks still waiting when the run ended, with the core's reason for each. */
+  stillWaiting(): { id: string; code: string; reason: string }[] {
+    const out: { id: string; code: string; reason: string }[] = [];
+    for (const task of this.hub.tasks.values()) {
+      if (task.status === 'validated' || task.status === 'abandoned' || task.status === 'invalid') continue;
+      out.push({ id: task.id, ...this.hub.explain(task.id) });
+    }
+    return out;
+  }
+
+  #tick(): void {
+    const now = this.sim.now;
+    this.#tickScheduledAt = Infinity;
+    this.#kickPending = false;
+    this.#refreshHeartbeats(now);
+    const assigned = this.hub.tick(now);
+    if (assigned > 0 || this.hub.open.size > 0 || this.#work > 0) this.#lastProgressAt = now;
+    const waiting = this.hub.backlog.size > 0 && now - this.#lastProgressAt < this.#options.stallMs;
+    if (this.#work > 0 || this.hub.open.size > 0 || waiting) this.#scheduleTick(now + this.#options.tickMs);
+  }
+
+  #scheduleTick(at: number): void {
+    if (at >= this.#tickScheduledAt) return;
+    this.#tickScheduledAt = at;
+    this.sim.at(at, () => {
+      // A kick may have moved the tick earlier; the later, superseded one does nothing.
+      if (this.#tickScheduledAt === this.sim.now) this.#tick();
+    });
+  }
+
+  #kick(): void {
+    if (!this.#options.kick || this.#kickPending) return;
+    this.#kickPending = true;
+    this.#scheduleTick(this.sim.now);
+  }
+
+  /**
+   * Online agents heartbeat every heartbeatIntervalMs from when they joined; instead of an event
+   * per heartbeat, the hub is told the latest one just before it checks health.
+   */
+  #refreshHeartbeats(now: number): void {
+    const interval = this.hub.params.agents.heartbeatIntervalMs;
+    for (const agent of this.#agents.values()) {
+      if (!agent.online) continue;
+      this.hub.heartbeat(agent.spec.id, agent.joinedAt + Math.floor((now - agent.joinedAt) / interval) * interval);
+    }
+  }
+
+  // ---- what agents do with assignments -------------------------------------------------------
+
+  #assigned(assignment: Assignment, task: Task): void {
+    const record = this.records.get(task.id);
+    if (record !== undefined) record.rounds = task.round;
+    if (this.#options.log) this.log.push({ at: this.sim.now, kind: 'assign', task: task.id, agent: assignment.agentId, round: assignment.round, cpu: assignment.reserved.cpu, ramGb: assignment.reserved.ramGb });
+    const agent = this.#agents.get(assignment.agentId);
+    if (agent === undefined || !agent.online) return; // it will expire: the hub has not noticed yet
+    const session = agent.session;
+    this.at(this.sim.now + this.#options.fetchDelayMs, () => this.#fetch(agent, session, assignment, task.spec));
+  }
+
+  #fetch(agent: SimAgent, session: number, assignment: Assignment, spec: TaskSpecBody): void {
+    if (agent.session !== session || !this.hub.fetch(assignment.id)) return;
+    const now = this.sim.now;
+    agent.running.set(assignment.id, assignment);
+    this.counts.executions++;
+    const record = this.records.get(assignment.taskId);
+    if (record !== undefined) {
+      record.executions++;
+      record.firstStartAt ??= now;
+    }
+    if (this.#options.log) this.log.push({ at: now, kind: 'start', task: assignment.taskId, agent: agent.spec.id, assignment: assignment.id, cpu: assignment.reserved.cpu, ramGb: assignment.reserved.ramGb });
+    this.at(now + this.#duration(spec, this.#rng), () => this.#complete(agent, session, assignment));
+  }
+
+  #complete(agent: SimAgent, session: number, assignment: Assignment): void {
+    if (agent.session !== session || !agent.running.delete(assignment.id)) return;
+    this.#logEnd(assignment, 'reported');
+    this.counts.reported++;
+    const correct = this.#correct.get(assignment.taskId) as string;
+    const digest = answer(agent.spec.behaviour, assignment.taskId, correct, this.#rng);
+    this.hub.report(assignment.id, digest, this.sim.now);
+    this.#kick();
+  }
+
+  /** The hub gave up on an assignment (expired, cancelled): its agent stops running it. */
+  #closed(assignment: Assignment): void {
+    const agent = this.#agents.get(assignment.agentId);
+    if (agent !== undefined && agent.running.delete(assignment.id)) {
+      this.#logEnd(assignment, 'aborted');
+      this.counts.aborted++;
+    }
+    this.#kick();
+  }
+
+  #decided(task: Task, decision: Decision): void {
+    this.#onDecision?.(task, decision);
+    const record = this.records.get(task.id);
+    const correct = this.#correct.get(task.id);
+    if (record !== undefined && decision.outcome === 'validated') {
+      record.useful += decision.groups.reduce((n, g) => n + g.voters.length, 0);
+      record.acceptedWrong = correct !== undefined && isWrong(decision.digest, correct);
+    }
+    if (this.#options.log) {
+      const voters = decision.groups.flatMap((g) => g.voters);
+      this.log.push({ at: this.sim.now, kind: 'decide', task: task.id, outcome: decision.outcome, voters, digest: decision.digest, score: decision.score });
+    }
+  }
+
+  #finished(task: Task): void {
+    const record = this.records.get(task.id);
+    if (record === undefined) return;
+    record.status = task.status;
+    record.finishedAt = this.sim.now;
+    this.finished.push(record);
+    if (this.#options.forgetFinished) {
+      this.records.delete(task.id);
+      this.#correct.delete(task.id);
+    }
+  }
+
+  #logEnd(assignment: Assignment, why: 'reported' | 'aborted' | 'agent-left'): void {
+    if (this.#options.log) this.log.push({ at: this.sim.now, kind: 'end', task: assignment.taskId, agent: assignment.agentId, assignment: assignment.id, cpu: assignment.reserved.cpu, ramGb: assignment.reserved.ramGb, why });
+  }
+
+  /** The digest an honest agent reports for a task (for reports). */
+  correctDigest(taskId: string): string | undefined {
+    return this.#correct.get(taskId);
+  }
+}
