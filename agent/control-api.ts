@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import { answerClientError, classify, errorBody, errorResponses, installErrorCatalogue } from '../hub/http/errors.ts';
@@ -10,6 +9,7 @@ import { DcloudError } from '../protocol/errors.ts';
 import { NodeId, Resources, TaskSpecBody } from '../protocol/messages.ts';
 import { taskSpec } from '../src/core/task-spec.ts';
 import type { Agent } from './agent.ts';
+import { isLoopbackHost, NotLoopbackError } from './loopback.ts';
 
 /**
  * The agent's local control API (what its web page uses): status, register, start, stop, and the
@@ -20,49 +20,16 @@ import type { Agent } from './agent.ts';
  */
 
 export const ControlApiErrorCodes = {
-  BAD_ADDRESS: 'CONTROL_API_BAD_ADDRESS',
-  NOT_LOOPBACK: 'CONTROL_API_NOT_LOOPBACK',
   FORBIDDEN_HOST: 'FORBIDDEN_HOST',
   FORBIDDEN_ORIGIN: 'FORBIDDEN_ORIGIN',
 } as const;
 
-/** The control API was asked to listen where other machines could reach it. */
-export class NotLoopbackError extends DcloudError {
-  constructor(host: string) {
-    super(ControlApiErrorCodes.NOT_LOOPBACK, `the control API listens on loopback only (127.0.0.1, ::1 or localhost), not ${JSON.stringify(host)}`, 400);
-    this.name = 'NotLoopbackError';
-  }
-}
-
-export class ControlAddressError extends DcloudError {
-  constructor(address: string) {
-    super(ControlApiErrorCodes.BAD_ADDRESS, `${JSON.stringify(address)} is not HOST:PORT (for example 127.0.0.1:7070)`, 400);
-    this.name = 'ControlAddressError';
-  }
-}
-
+/** A request a page elsewhere could have made through the owner's browser. */
 export class ForbiddenRequestError extends DcloudError {
-  constructor(code: typeof ControlApiErrorCodes.FORBIDDEN_HOST | typeof ControlApiErrorCodes.FORBIDDEN_ORIGIN, message: string) {
+  constructor(code: (typeof ControlApiErrorCodes)[keyof typeof ControlApiErrorCodes], message: string) {
     super(code, message, 403);
     this.name = 'ForbiddenRequestError';
   }
-}
-
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (bare === 'localhost') return true;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  return bare === '::1';
-}
-
-/** `HOST:PORT` (IPv6 in brackets) → parts; NotLoopbackError unless HOST is loopback. */
-export function parseLoopbackAddress(address: string): { host: string; port: number } {
-  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(address);
-  const port = match === null ? Number.NaN : Number(match[2]);
-  if (match === null || port > 65_535) throw new ControlAddressError(address);
-  const host = match[1]!;
-  if (!isLoopbackHost(host)) throw new NotLoopbackError(host);
-  return { host: host.replace(/^\[|\]$/g, ''), port };
 }
 
 const closed = { additionalProperties: false } as const;

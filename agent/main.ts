@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import Docker from 'dockerode';
 import { createSigner, loadOrCreateKeyFile } from '../keys/index.ts';
 import { REPORT_CAPS } from '../src/core/agent-report.ts';
 import { subtractResources } from '../src/core/resources.ts';
 import { type Agent, createAgent, type Logger } from './agent.ts';
 import { type ControlApi, startControlApi } from './control-api.ts';
+import { connectDocker } from './docker.ts';
 import { cleanupOrphans, createExecutor } from './executor.ts';
 import { openJournal } from './journal.ts';
 import { createResourceMonitor } from './resources.ts';
@@ -54,7 +54,7 @@ export async function startAgentProgram(options: AgentProgramOptions): Promise<A
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const { pair, created } = await loadOrCreateKeyFile(join(dataDir, 'agent.key'), options.passphrase === undefined ? {} : { passphrase: options.passphrase });
   const signer = createSigner(pair);
-  const docker = new Docker({ socketPath: options.dockerSocket ?? process.env.DOCKER_SOCKET ?? '/var/run/docker.sock' });
+  const docker = await connectDocker(options.dockerSocket ?? process.env.DOCKER_SOCKET ?? '/var/run/docker.sock');
   const caps = {
     ...(options.maxCpus === undefined ? {} : { cpu: options.maxCpus }),
     ...(options.maxRamGb === undefined ? {} : { ramGb: options.maxRamGb }),

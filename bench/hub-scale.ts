@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import { createHubEngine, type HubEngineControl } from '../hub/engine.ts';
 import { seedHubStore } from './hub-seed.ts';
-import { type BenchResult, median, result, round } from './lib.ts';
+import { type BenchResult, median, positiveInt, result, round } from './lib.ts';
 
 export const description =
   'hub scheduling pass (health + active queue + plan + batch write) with 100,000 vs 10,000 tasks in the backlog, 1,000 agents: ratio of median pass times (goal <= 1.5)';
@@ -30,13 +30,14 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
       warmup: { type: 'string', default: '20' },
     },
   });
-  const agents = Number(values.agents);
-  const ticks = Number(values.ticks);
-  const warmup = Number(values.warmup);
+  const agents = positiveInt(values.agents, 'agents');
+  const ticks = positiveInt(values.ticks, 'ticks');
+  const warmup = positiveInt(values.warmup, 'warmup');
+  const sizes = [positiveInt(values.small, 'small'), positiveInt(values.large, 'large')];
   const start = Date.UTC(2026, 10, 24, 12);
   const contenders: Contender[] = [];
   try {
-    for (const tasks of [Number(values.small), Number(values.large)]) {
+    for (const tasks of sizes) {
       const dataDir = await mkdtemp(join(tmpdir(), `dcloud-bench-scale-${tasks}-`));
       process.stderr.write(`hub-scale: seeding ${tasks} tasks and ${agents} agents\n`);
       await seedHubStore(dataDir, { tasks, agents, now: start });

@@ -1,3 +1,5 @@
+import { DcloudError } from '../protocol/errors.ts';
+
 /**
  * What every benchmark shares: the one JSON line it ends with, and fair timing loops.
  *
@@ -32,6 +34,21 @@ export function result(
   const { better = 'higher', ...line } = fields;
   const ok = better === 'higher' ? line.value >= line.goal : line.value <= line.goal;
   return { ...line, ok, ...details };
+}
+
+/** A benchmark was asked for something it cannot do (bench/run.ts exits with 2). */
+export class BenchUsageError extends DcloudError {
+  constructor(message: string) {
+    super('BENCH_USAGE', message);
+    this.name = 'BenchUsageError';
+  }
+}
+
+/** Reads a command-line option that must be a positive integer. */
+export function positiveInt(text: string | undefined, name: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new BenchUsageError(`--${name} must be a positive integer, not ${JSON.stringify(text)}`);
+  return value;
 }
 
 /** The single line a benchmark ends with. */

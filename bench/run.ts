@@ -4,26 +4,34 @@
  * not, 2 on a usage error.
  *
  * A benchmark is any bench/<name>.ts that exports `description` and `run` (see bench/lib.ts):
- * adding one is adding the file, nothing to register here.
+ * adding one is adding the file, nothing to register here. Listing imports every such file, so
+ * a module must do nothing when imported; scratch files named `_*.ts` are never loaded.
  */
 import { readdir } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { type Benchmark, printResult } from './lib.ts';
+import { type Benchmark, BenchUsageError, printResult } from './lib.ts';
 
 const here = import.meta.dirname;
+/** What a benchmark may be called (so `_scratch.ts` and `lib.d.ts` are not benchmarks). */
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 function isBenchmark(module: unknown): module is Benchmark {
-  const m = module as Partial<Benchmark>;
-  return typeof m.description === 'string' && typeof m.run === 'function';
+  const m = module as Partial<Benchmark> | undefined;
+  return typeof m?.description === 'string' && typeof m.run === 'function';
 }
 
 /** Every module in bench/ that exports a benchmark, by name. Helpers (lib.ts, this file) are not. */
 async function discover(): Promise<Map<string, Benchmark>> {
-  const files = (await readdir(here)).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && f !== 'run.ts').sort();
+  const files = (await readdir(here)).filter((f) => NAME.test(basename(f, '.ts')) && f.endsWith('.ts') && !f.endsWith('.d.ts') && f !== 'run.ts').sort();
   const found = new Map<string, Benchmark>();
   for (const file of files) {
-    const module: unknown = await import(`./${file}`);
-    if (isBenchmark(module)) found.set(basename(file, '.ts'), module);
+    try {
+      const module: unknown = await import(`./${file}`);
+      if (isBenchmark(module)) found.set(basename(file, '.ts'), module);
+    } catch (err) {
+      // One broken file must not hide the others from the listing.
+      process.stderr.write(`bench: cannot load bench/${file}: ${(err as Error).message}\n`);
+    }
   }
   return found;
 }
@@ -36,7 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const [n, b] of all) process.stdout.write(`  ${n.padEnd(16)} ${b.description}\n`);
     return 0;
   }
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) {
+  if (!NAME.test(name)) {
     process.stderr.write(`bench: ${JSON.stringify(name)} is not a benchmark name\n`);
     return 2;
   }
@@ -61,7 +69,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    if (err instanceof BenchUsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`bench: ${(err as Error).message}\n`);
+    } else {
+      process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
     process.exitCode = 2;
   },
 );

@@ -14,7 +14,11 @@ export function addressBlock(address: string): string {
     const [a, b, c] = ip.split('.');
     return `${a}.${b}.${c}.0/24`;
   }
-  if (isIPv6(ip)) return `${ipv6Groups(ip).slice(0, 3).join(':')}::/48`;
+  if (isIPv6(ip)) {
+    const prefix = ipv6Groups(ip).slice(0, 3);
+    while (prefix.at(-1) === '0') prefix.pop(); // 2001:db8:0::/48 is written 2001:db8::/48
+    return `${prefix.join(':')}::/48`;
+  }
   throw new BadAddressError(address);
 }
 

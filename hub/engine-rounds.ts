@@ -40,7 +40,7 @@ export function closeAssignment(ctx: RoundContext, assignment: Assignment, close
 
 /** Carries out what the task's current round amounts to now. */
 export function settleRound(ctx: RoundContext, taskId: string): void {
-  const { state, tx, params, now } = ctx;
+  const { state, params, now } = ctx;
   const task = state.tasks.get(taskId);
   if (task === undefined || task.status !== 'in_progress') return;
   const outcome = roundOutcome(task, state.roundOf(task));

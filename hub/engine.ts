@@ -164,8 +164,10 @@ class Engine implements HubEngineControl {
     );
   }
 
+  /** Known once started (the key is loaded by start()). */
   get identity(): { nodeId: string; publicKey: string } {
-    const signer = this.running().signer;
+    const signer = this.signer;
+    if (signer === undefined) throw new EngineStoppedError();
     return { nodeId: signer.nodeId, publicKey: signer.publicKeyHex };
   }
 
@@ -254,9 +256,6 @@ class Engine implements HubEngineControl {
     if (next === undefined) return null;
     const task = this.state.tasks.get(next.taskId) as Task;
     const { signer } = this.running();
-    const running: Assignment = { ...next, status: 'running' };
-    const tx = this.begin();
-    tx.assignment(running);
     const { image, command, cpu, ramGb, timeoutS } = task.spec;
     const assignment = seal(
       'assignment',
@@ -264,6 +263,8 @@ class Engine implements HubEngineControl {
       signer,
       { now: this.clock() },
     );
+    const tx = this.begin();
+    tx.assignment({ ...next, status: 'running' });
     await this.commit(tx);
     const auth = this.state.credentials.get(task.id);
     return auth === undefined ? { assignment } : { assignment, registryAuth: { ...auth } };
@@ -356,7 +357,6 @@ class Engine implements HubEngineControl {
   // --- scheduling ------------------------------------------------------------------------------
 
   tick(): Promise<TickReport> {
-    this.running();
     const pass = this.ticking.catch(() => undefined).then(() => this.pass());
     this.ticking = pass;
     return pass;
@@ -549,8 +549,13 @@ class Engine implements HubEngineControl {
     if (tx.empty) return;
     await this.running().store.commit(tx.changes());
     if (this.listeners.size === 0) return;
+    // A task whose assignments moved changed too, as its view shows them.
+    const taskIds = new Set([...tx.tasks.keys(), ...[...tx.assignments.values()].map((a) => a.taskId)]);
     const events: HubEvent[] = [
-      ...[...tx.tasks.values()].map((task): HubEvent => ({ type: 'task', task: taskView(this.state, this.state.tasks.get(task.id) ?? task) })),
+      ...[...taskIds].flatMap((id): HubEvent[] => {
+        const task = this.state.tasks.get(id);
+        return task === undefined ? [] : [{ type: 'task', task: taskView(this.state, task) }];
+      }),
       ...[...tx.agents.values()].map((agent): HubEvent => ({ type: 'agent', agent: agentView(this.state.agents.get(agent.id) ?? agent) })),
       ...tx.decisions,
     ];

@@ -17,6 +17,7 @@ export const HubErrorCodes = {
   RESULT_INVALID: 'RESULT_INVALID',
   BAD_ADDRESS: 'BAD_ADDRESS',
   ENGINE_STOPPED: 'ENGINE_STOPPED',
+  STORE_SCHEMA: 'STORE_SCHEMA_MISMATCH',
 } as const;
 
 export class AgentNotRegisteredError extends DcloudError {
@@ -98,5 +99,13 @@ export class EngineStoppedError extends DcloudError {
   constructor() {
     super(HubErrorCodes.ENGINE_STOPPED, 'the hub engine is not running', 503);
     this.name = 'EngineStoppedError';
+  }
+}
+
+/** The data dir was written by a hub with another store layout: refuse rather than misread it. */
+export class StoreSchemaError extends DcloudError {
+  constructor(found: unknown, expected: number) {
+    super(HubErrorCodes.STORE_SCHEMA, `hub store has schema ${JSON.stringify(found)}; this hub reads schema ${expected}`, 500);
+    this.name = 'StoreSchemaError';
   }
 }

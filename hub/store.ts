@@ -5,6 +5,7 @@ import { Level } from 'level';
 import type { Envelope } from '../protocol/messages.ts';
 import type { Agent, Assignment, Task } from '../src/core/model.ts';
 import type { RegistryAuth } from './engine-types.ts';
+import { StoreSchemaError } from './errors.ts';
 
 /**
  * The hub's durable state in LevelDB (`<dataDir>/db`), JSON values in one sublevel per kind.
@@ -46,13 +47,6 @@ export interface Changes {
   forgetCredentials?: readonly string[];
 }
 
-export class StoreSchemaError extends Error {
-  constructor(found: unknown) {
-    super(`hub store has schema ${JSON.stringify(found)}; this hub reads schema ${SCHEMA_VERSION}`);
-    this.name = 'StoreSchemaError';
-  }
-}
-
 type JsonSublevel = AbstractSublevel<Level<string, string>, string | Buffer | Uint8Array, string, unknown>;
 
 export class HubStore {
@@ -87,7 +81,7 @@ export class HubStore {
     if (schema === undefined) await store.meta.put('schema', SCHEMA_VERSION);
     else if (schema !== SCHEMA_VERSION) {
       await store.db.close();
-      throw new StoreSchemaError(schema);
+      throw new StoreSchemaError(schema, SCHEMA_VERSION);
     }
     return store;
   }

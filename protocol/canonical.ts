@@ -25,9 +25,10 @@ export function canonicalJson(value: unknown): string {
  * (JCS sorts by UTF-16 code units, JSON.stringify keeps insertion order) and in lone
  * surrogates (JCS refuses them). So when every object's keys are already in strictly
  * ascending order and every string is well formed, the native JSON.stringify IS the canonical
- * form. Strictly ascending also rules out duplicate keys (JSON.parse keeps only the last).
- * Objects whose own key order differs from the text's, i.e. integer-like keys, which
- * JavaScript enumerates first, take the slow, exact comparison.
+ * form, and comparing it with `text` decides. (A duplicate key cannot pass: JSON.parse keeps one
+ * of them, so the serialised form is shorter than the text.) Objects whose keys do not enumerate
+ * in ascending order, because they are out of order in the text or are integer-like (JavaScript
+ * enumerates those first), take the exact comparison with canonicalJson.
  */
 export function isCanonicalJson(text: string, parsed: unknown): boolean {
   switch (inOrder(parsed)) {
@@ -52,18 +53,21 @@ function inOrder(value: unknown): Order {
   if (typeof value !== 'object' || value === null) return Order.Sorted;
   let order: Order = Order.Sorted;
   if (Array.isArray(value)) {
-    for (const item of value) {
-      const o = inOrder(item);
+    for (let i = 0; i < value.length; i++) {
+      const o = inOrder(value[i]);
       if (o === Order.Unrepresentable) return o;
       if (o === Order.Unsorted) order = o;
     }
     return order;
   }
-  const keys = Object.keys(value);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
+  // for-in visits own keys in the order JSON.stringify writes them, without allocating a key
+  // array. (Enumerable keys inherited from a tampered prototype come after them: at worst they
+  // make the order look unsorted, which only sends the value down the exact path.)
+  let previous: string | undefined;
+  for (const key in value) {
     if (!key.isWellFormed()) return Order.Unrepresentable;
-    if (i > 0 && !(keys[i - 1]! < key)) order = Order.Unsorted;
+    if (previous !== undefined && !(previous < key)) order = Order.Unsorted;
+    previous = key;
     const o = inOrder((value as Record<string, unknown>)[key]);
     if (o === Order.Unrepresentable) return o;
     if (o === Order.Unsorted) order = o;

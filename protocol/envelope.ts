@@ -88,20 +88,23 @@ export interface SealOptions {
   nonce?: string;
 }
 
-/** Builds and signs an envelope. The body is validated first: we never sign what we would refuse. */
+/** Builds and signs an envelope. Everything is validated first: we never sign what we would refuse. */
 export function seal<T extends MessageType>(type: T, body: MessageBody<T>, signer: Signer, options: SealOptions = {}): Envelope {
+  if (!isMessageType(type)) throw new EnvelopeError(E.UNKNOWN_TYPE, `refusing to sign unknown message type ${JSON.stringify(type)}`);
   const check = bodyChecks[type];
   if (!check.Check(body)) {
     throw new EnvelopeError(E.INVALID_BODY, `refusing to sign an invalid ${type}: ${firstError(check, body)}`);
   }
-  const payload = canonicalJson({
+  const message = {
     v: PROTOCOL_VERSION,
     type,
     signer: signer.publicKeyHex,
     ts: options.now ?? Date.now(),
     nonce: options.nonce ?? randomBytes(16).toString('hex'),
     body,
-  });
+  };
+  if (!headerCheck.Check(message)) throw new EnvelopeError(E.MALFORMED, `refusing to sign a bad header: ${firstError(headerCheck, message)}`);
+  const payload = canonicalJson(message);
   const sig = Buffer.from(signer.sign(signedBytes(type, payload))).toString('hex');
   return { payload, sig };
 }
@@ -179,6 +182,7 @@ export function open<T extends MessageType = MessageType>(input: unknown, option
       throw new EnvelopeError(E.REPLAYED, `nonce ${message.nonce} from this signer was already used`);
     }
   }
+  // The content id is hashed on first read: most envelopes (heartbeats, work requests) never need it.
   let id: string | undefined;
   return {
     type: type as T,

@@ -178,6 +178,18 @@ export function makeTestVectors(): TestVectors {
     deadline: VECTOR_EPOCH_MS + 4000 + 60_000 + 30_000,
   });
 
+  const announce = make('task.announce', 'task.announce', 'hub', { task, home: keys.hub.nodeId, seq: 1 });
+  // A hub numbers what it signs about its own work (announcements, assignments it federates, decisions).
+  const federated = make('assignment numbered in the hub\'s federation log', 'assignment', 'hub', {
+    assignmentId: assignmentId('agent2'),
+    taskId,
+    agent: keys.agent2.nodeId,
+    spec: { image: 'dcloud-test/busybox:1', command: ['sh', '-c', 'echo 42'], cpu: 0.5, ramGb: 0.25, timeoutS: 60 },
+    issuedAt: VECTOR_EPOCH_MS + 7000,
+    deadline: VECTOR_EPOCH_MS + 7000 + 60_000 + 30_000,
+    seq: 2,
+  });
+
   const ok = digestVector(0, '42\n');
   const result = (agent: KeyName, name: string): Envelope =>
     make(
@@ -211,10 +223,9 @@ export function makeTestVectors(): TestVectors {
     error: 'TIMEOUT: the container ran longer than 60 s and was killed',
   });
 
-  const announce = make('task.announce', 'task.announce', 'hub', { task, home: keys.hub.nodeId, seq: 1 });
   const decision = make('decision', 'decision', 'hub', {
     taskId,
-    seq: 2,
+    seq: 3,
     outcome: 'validated',
     policy: 'thesis',
     digest: ok.digest,
@@ -226,7 +237,7 @@ export function makeTestVectors(): TestVectors {
     ],
   });
   make('sync.request', 'sync.request', 'hub2', { origin: keys.hub.nodeId, after: 0, limit: 100 });
-  make('sync.response', 'sync.response', 'hub', { origin: keys.hub.nodeId, entries: [announce, decision], more: false });
+  make('sync.response', 'sync.response', 'hub', { origin: keys.hub.nodeId, entries: [announce, federated, decision], more: false });
 
   return {
     description:

@@ -12,7 +12,7 @@ import type { LogEntry } from './log-entry.ts';
  *
  * Layout: `entry` maps `<origin>/<seq, 16 digits>` to the envelope, `id` maps content ids to that
  * key (de-duplication), `head` maps each origin to its contiguous head: the highest seq up to which
- * nothing is missing. Entries can arrive out of order (gossip does not wait); they are kept, and
+ * nothing is missing; `peer` remembers the hub peers met (peer id to listen addresses). Entries can arrive out of order (gossip does not wait); they are kept, and
  * the head moves over them once the gap before them is filled. Sync asks peers for what follows
  * the heads, so a hole is always asked for again, never skipped.
  *
@@ -43,6 +43,7 @@ export class FederationLogStore {
   private readonly entries: JsonSublevel<Envelope>;
   private readonly ids: JsonSublevel<string>;
   private readonly headsDb: JsonSublevel<number>;
+  private readonly peersDb: JsonSublevel<string[]>;
   /** Contiguous head per origin (0: entries exist only beyond a gap). */
   private readonly head = new Map<string, number>();
   /** Seqs held beyond each origin's head, waiting for the gap to close. */
@@ -54,6 +55,7 @@ export class FederationLogStore {
     this.entries = this.db.sublevel<string, Envelope>('entry', { valueEncoding: 'json' });
     this.ids = this.db.sublevel<string, string>('id', { valueEncoding: 'utf8' });
     this.headsDb = this.db.sublevel<string, number>('head', { valueEncoding: 'json' });
+    this.peersDb = this.db.sublevel<string, string[]>('peer', { valueEncoding: 'json' });
   }
 
   /** Opens (creating) the log in `<dataDir>/federation`. */
@@ -108,9 +110,18 @@ export class FederationLogStore {
     return (await this.ids.get(id)) !== undefined;
   }
 
-  /** Stores an entry received from its origin or a relay. An equivocation keeps the first entry. */
-  append(entry: LogEntry): Promise<AppendOutcome> {
-    return this.serial(() => this.write(entry));
+  /**
+   * Stores an entry received from its origin or a relay; an equivocation keeps the first entry.
+   * `own`: this hub's own entry, which must be the next one (a gap in its own log is a hole no peer
+   * could ever fill).
+   */
+  append(entry: LogEntry, options: { own?: boolean } = {}): Promise<AppendOutcome> {
+    return this.serial(async () => {
+      if (options.own === true && entry.seq !== this.headOf(entry.origin) + 1 && !(await this.has(entry.id))) {
+        throw new LogOutOfOrderError(entry.seq, this.headOf(entry.origin) + 1);
+      }
+      return this.write(entry);
+    });
   }
 
   /**
@@ -164,6 +175,22 @@ export class FederationLogStore {
       bytes += size;
     }
     return { entries, more: index < origins.length };
+  }
+
+  /**
+   * Remembers a hub peer and its listen addresses, so that after a restart this hub dials the
+   * hubs it knew even when its bootstrap list is stale or empty.
+   */
+  rememberPeer(peerId: string, addrs: readonly string[]): Promise<void> {
+    return this.serial(() => this.peersDb.put(peerId, [...addrs]));
+  }
+
+  async rememberedPeers(): Promise<Array<[string, string[]]>> {
+    const out: Array<[string, string[]]> = [];
+    for await (const [peerId, addrs] of this.peersDb.iterator()) {
+      if (Array.isArray(addrs) && addrs.every((a) => typeof a === 'string')) out.push([peerId, addrs]);
+    }
+    return out;
   }
 
   private async write(entry: LogEntry): Promise<AppendOutcome> {

@@ -56,6 +56,9 @@ export async function buildHubApp(options: HubHttpOptions): Promise<FastifyInsta
     logController: new QuietRequestLog(),
     bodyLimit: options.bodyLimit,
     clientErrorHandler: answerClientError,
+    // While closing, requests in flight still finish through the catalogue (the engine answers
+    // 503 ENGINE_STOPPED once it has stopped) instead of fastify's own 503 body.
+    return503OnClosing: false,
     // Errors fastify meets before a route is chosen (a malformed URL...) use the catalogue too.
     frameworkErrors: (err, _request, reply) => {
       const { status, code, message } = classify(err);

@@ -18,7 +18,7 @@ export function fixedDuration(meanS = 1.0, sigmaS = 0.1, minS = 0.1): DurationMo
  * The thesis' second variant: run times proportional to the request. The mean is
  * `secondsPerUnit * (cpu + ramGb / 2)` (the thesis' R, so a 1-core 2-GB task counts 2 units),
  * the standard deviation `cv` times the mean, at least minS. The original script's constant is
- * not in the thesis; ours is an option of the orchestration scenario (default 5 s per unit).
+ * not in the thesis; ours is an option of the orchestration scenario (default 3 s per unit).
  */
 export function proportionalDuration(secondsPerUnit: number, cv = 0.2, minS = 0.1): DurationModel {
   return (spec, rng) => {

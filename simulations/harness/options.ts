@@ -136,7 +136,8 @@ export function describeOptions(specs: OptionSpecs): string {
   for (const [name, spec] of Object.entries(specs)) {
     const def = Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
     const flag = spec.kind === 'flag' ? `--${name}` : `--${name} <${spec.kind === 'choice' || spec.kind === 'choice-list' ? 'choice' : 'value'}>`;
-    lines.push(`  ${flag.padEnd(28)} ${spec.description} (${allowedText(spec)}; default ${def})`);
+    const allowed = spec.kind === 'flag' || spec.kind === 'text' ? '' : `${allowedText(spec)}; `;
+    lines.push(`  ${flag.padEnd(28)} ${spec.description} (${allowed}default ${def === '' ? 'none' : def})`);
   }
   return lines.join('\n');
 }

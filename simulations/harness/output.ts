@@ -1,5 +1,5 @@
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { OutputUnwritableError } from './errors.ts';
 
 export interface OutputFile {
@@ -14,7 +14,7 @@ export interface OutputFile {
 export async function ensureWritable(dir: string): Promise<void> {
   const probe = join(dir, `.probe-${process.pid}`);
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
     const handle = await open(probe, 'wx');
     await handle.close();
     await rm(probe);
@@ -32,7 +32,7 @@ export async function writeOutputs(dir: string, files: readonly OutputFile[]): P
   const ordered = [...files].sort((a, b) => Number(a.name === 'result.json') - Number(b.name === 'result.json'));
   const temps: string[] = [];
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
     for (const file of ordered) {
       const temp = join(dir, `.${file.name}.${process.pid}.tmp`);
       temps.push(temp);
@@ -44,4 +44,24 @@ export async function writeOutputs(dir: string, files: readonly OutputFile[]): P
     throw new OutputUnwritableError(dir, err);
   }
   return ordered.map((f) => join(dir, f.name));
+}
+
+/**
+ * mkdir -p, one level at a time. Node's own `recursive: true` spins forever on some paths
+ * (`/proc/x` answers ENOENT with its parent present); here each level is tried at most twice.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (!(await stat(dir)).isDirectory()) throw new Error(`${dir} exists and is not a folder`);
+      return;
+    }
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw err;
+    await makeDirectory(parent);
+    await mkdir(dir);
+  }
 }

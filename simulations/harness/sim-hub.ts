@@ -32,9 +32,10 @@ import {
  * Only the edges are fake: no envelopes, no store, no HTTP. Every decision (who runs what, what is
  * accepted, whose trust moves, what a failed round does) is the core's.
  *
- * One tick, as the hub's: health (silent agents, expired assignments) -> active queue ->
- * planAssignments -> assignments handed to agents. Results close assignments as they arrive ->
- * roundOutcome -> the validation policy -> trust changes, or afterFailedRound.
+ * As the hub's loop: health (silent agents, expired assignments: checkHealth) and scheduling
+ * passes (active queue -> planAssignments -> assignments handed to agents: schedule). Results
+ * close assignments as they arrive -> roundOutcome -> the validation policy -> trust changes, or
+ * afterFailedRound.
  */
 
 /** What the hub tells the world; the simulated agents and the recorder listen. */
@@ -213,11 +214,6 @@ export class SimHub {
     }
     this.lastTickAssigned = plan.assignments.length;
     return plan.assignments.length;
-  }
-
-  tick(now: number): number {
-    this.checkHealth(now);
-    return this.schedule(now);
   }
 
   // ---- what agents do -----------------------------------------------------------------------

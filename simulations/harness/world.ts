@@ -9,8 +9,10 @@ import { Simulation } from './simulation.ts';
 /**
  * A simulated network: one SimHub, simulated agents that come and go, fetch their assignments,
  * "run" them for a sampled duration and report, and a recorder of what happened to every task.
- * The hub ticks every `tickMs` of virtual time, and also at once when something it waits for
- * happens (a task arrives, an agent joins, capacity frees up), as a hub reacting to requests does.
+ * The hub runs a scheduling pass every `tickMs` of virtual time, and (with `kick`) also at once
+ * when something it waits for happens (a task arrives, an agent joins, capacity frees up), as a
+ * hub reacting to requests does. It checks health (silent agents, late assignments) every
+ * `healthMs`.
  */
 
 export interface WorldOptions {
@@ -24,6 +26,8 @@ export interface WorldOptions {
   tickMs: number;
   /** Also run a pass as soon as something changed (default true). */
   kick?: boolean;
+  /** Period of the hub's health check, virtual ms (default 10 s). */
+  healthMs?: number;
   /** From assignment to the agent starting it: its poll interval and fetch, virtual ms (default 0). */
   fetchDelayMs?: number;
   /** Keep a log of every execution and decision (tests check capacity and overlap from it). */
@@ -34,6 +38,8 @@ export interface WorldOptions {
   stallMs?: number;
   /** Every decision of the validation policy, as it is made. */
   onDecision?: (task: Task, decision: Decision) => void;
+  /** Every task that reached validated or abandoned, with its story. */
+  onFinished?: (record: TaskRecord) => void;
 }
 
 export interface AgentSpec {
@@ -82,13 +88,14 @@ export class World {
   readonly hub: SimHub;
   readonly log: LogEntry[] = [];
   readonly records = new Map<string, TaskRecord>();
-  /** Records of finished tasks, in finishing order (kept even when the hub forgets the tasks). */
+  /** Records of finished tasks, in finishing order (none kept when forgetFinished: see onFinished). */
   readonly finished: TaskRecord[] = [];
   readonly counts = { executions: 0, reported: 0, aborted: 0, lostToDepartures: 0, joins: 0, leaves: 0 };
   readonly #agents = new Map<string, SimAgent>();
   readonly #correct = new Map<string, string>();
-  readonly #options: Required<Omit<WorldOptions, 'params' | 'scheduling' | 'validation' | 'duration' | 'rng' | 'onDecision'>>;
+  readonly #options: Required<Omit<WorldOptions, 'params' | 'scheduling' | 'validation' | 'duration' | 'rng' | 'onDecision' | 'onFinished'>>;
   readonly #onDecision: ((task: Task, decision: Decision) => void) | undefined;
+  readonly #onFinished: ((record: TaskRecord) => void) | undefined;
   readonly #duration: DurationModel;
   readonly #rng: Random;
   /** Scheduled events other than ticks: while any is pending, the world is not idle. */
@@ -102,6 +109,7 @@ export class World {
     this.#options = {
       tickMs: options.tickMs,
       kick: options.kick ?? true,
+      healthMs: options.healthMs ?? 10_000,
       fetchDelayMs: options.fetchDelayMs ?? 0,
       log: options.log ?? false,
       forgetFinished: options.forgetFinished ?? false,
@@ -109,6 +117,7 @@ export class World {
     };
     this.#duration = options.duration;
     this.#onDecision = options.onDecision;
+    this.#onFinished = options.onFinished;
     this.#rng = options.rng;
     this.hub = new SimHub({
       params: options.params,
@@ -201,6 +210,7 @@ export class World {
    */
   run(options: { until?: number; done?: () => boolean; onProgress?: () => void } = {}): void {
     this.#scheduleTick(this.sim.now);
+    this.sim.at(this.sim.now + this.#options.healthMs, () => this.#health());
     this.sim.run({
       ...(options.until === undefined ? {} : { until: options.until }),
       ...(options.done === undefined ? {} : { done: options.done }),
@@ -218,15 +228,26 @@ export class World {
     return out;
   }
 
+  /** True while anything can still happen: work scheduled, replicas running, tasks placeable. */
+  #busy(now: number): boolean {
+    if (this.#work > 0 || this.hub.open.size > 0) return true;
+    return this.hub.backlog.size > 0 && now - this.#lastProgressAt < this.#options.stallMs;
+  }
+
   #tick(): void {
     const now = this.sim.now;
     this.#tickScheduledAt = Infinity;
     this.#kickPending = false;
-    this.#refreshHeartbeats(now);
-    const assigned = this.hub.tick(now);
+    const assigned = this.hub.schedule(now);
     if (assigned > 0 || this.hub.open.size > 0 || this.#work > 0) this.#lastProgressAt = now;
-    const waiting = this.hub.backlog.size > 0 && now - this.#lastProgressAt < this.#options.stallMs;
-    if (this.#work > 0 || this.hub.open.size > 0 || waiting) this.#scheduleTick(now + this.#options.tickMs);
+    if (this.#busy(now)) this.#scheduleTick(now + this.#options.tickMs);
+  }
+
+  #health(): void {
+    const now = this.sim.now;
+    this.#refreshHeartbeats(now);
+    this.hub.checkHealth(now);
+    if (this.#busy(now)) this.sim.at(now + this.#options.healthMs, () => this.#health());
   }
 
   #scheduleTick(at: number): void {
@@ -321,8 +342,9 @@ export class World {
     if (record === undefined) return;
     record.status = task.status;
     record.finishedAt = this.sim.now;
-    this.finished.push(record);
-    if (this.#options.forgetFinished) {
+    this.#onFinished?.(record);
+    if (!this.#options.forgetFinished) this.finished.push(record);
+    else {
       this.records.delete(task.id);
       this.#correct.delete(task.id);
     }

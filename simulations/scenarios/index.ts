@@ -1,5 +1,7 @@
 import type { Scenario } from '../harness/scenario.ts';
+import { churn } from './churn.ts';
+import { orchestration } from './orchestration.ts';
 import { trustValidation } from './trust-validation.ts';
 
 /** Every scenario `dcloud sim` knows, in the order it lists them. */
-export const SCENARIOS: readonly Scenario[] = [trustValidation as unknown as Scenario];
+export const SCENARIOS: readonly Scenario[] = [trustValidation, orchestration, churn] as unknown as Scenario[];

@@ -3,6 +3,7 @@ import { DcloudError } from '../../protocol/errors.ts';
 import { register as registerAgent } from './commands/agent.ts';
 import { register as registerHub } from './commands/hub.ts';
 import { register as registerKeys } from './commands/keys.ts';
+import { register as registerSim } from './commands/sim.ts';
 import { register as registerStatus } from './commands/status.ts';
 import { register as registerSubmit } from './commands/submit.ts';
 import { register as registerUp } from './commands/up.ts';
@@ -20,6 +21,7 @@ const COMMANDS: ReadonlyArray<(program: Command, cli: Cli) => void> = [
   registerSubmit,
   registerStatus,
   registerKeys,
+  registerSim,
 ];
 
 function processIo(): CliIo {

@@ -189,6 +189,36 @@ describe('scheduling', () => {
     expect(hub.engine.getAgent(first.id)!.reserved.cpu).toBe(2);
   });
 
+  it('schedules on the free capacity agents report in heartbeats, not on their totals', async () => {
+    hub = await startHub();
+    const busy = agent('busy', { cpu: 4, ramGb: 8 });
+    await busy.register();
+    await busy.heartbeat({ cpu: 0.5, ramGb: 8 }); // its owner's own work takes most of it
+    const task = await new Submitter(hub).submit(spec({ cpu: 1 }));
+    expect((await hub.engine.tick()).assigned).toBe(0);
+    expect(hub.engine.getTask(task.id)!.reason).toBe('no active agent has 1 free CPU core (largest free: 0.5)');
+    await busy.heartbeat({ cpu: 2, ramGb: 8 });
+    expect((await hub.engine.tick()).assigned).toBe(1);
+  });
+
+  it('counts only heartbeats as signs of life: results, work requests and re-registration do not', async () => {
+    hub = await startHub();
+    const worker = agent('worker');
+    const { agent: registered } = await worker.register();
+    await new Submitter(hub).submit(spec());
+    await hub.engine.tick();
+    hub.clock.advance(100_000);
+    await worker.report(await worker.take(), '42\n'); // moves its trust
+    expect(await worker.requestWork()).toBeNull();
+    await worker.register();
+    const seen = hub.engine.getAgent(worker.id)!;
+    expect(seen.trust).toBe(5.1);
+    expect(seen.lastHeartbeat).toBe(registered.lastHeartbeat);
+    hub.clock.advance(20_001);
+    expect((await hub.engine.tick()).deactivated).toBe(1);
+    expect(hub.engine.network().agents).toEqual({ active: 0, inactive: 1, total: 1 });
+  });
+
   it('two passes asked for at once never assign the same capacity twice', async () => {
     hub = await startHub();
     await agent('only', { cpu: 1, ramGb: 1 }).register();

@@ -286,10 +286,16 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
     child.stderr!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
-    void exited.then(([code, signal]) => {
-      clearTimeout(timer);
-      reject(new Error(`hub exited (code ${code}, signal ${signal}) before listening:\n${output}`));
-    });
+    exited.then(
+      ([code, signal]) => {
+        clearTimeout(timer);
+        reject(new Error(`hub exited (code ${code}, signal ${signal}) before listening:\n${output}`));
+      },
+      (err: Error) => {
+        clearTimeout(timer);
+        reject(err); // could not even spawn
+      },
+    );
   });
   const port = Number(new URL(url).port);
   const waitExit = async () => (await exited)[0];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ControlAddressError, ControlApiErrorCodes, isLoopbackHost, NotLoopbackError, parseLoopbackAddress } from '../../agent/control-api.ts';
+import { ControlAddressError, isLoopbackHost, LoopbackErrorCodes, NotLoopbackError, parseLoopbackAddress } from '../../agent/loopback.ts';
 import { expectError } from '../support/expect-error.ts';
 
 describe('the control API address', () => {
@@ -12,13 +12,13 @@ describe('the control API address', () => {
 
   it('refuses an address other machines could reach', () => {
     for (const address of ['0.0.0.0:7070', '192.168.1.2:7070', '[::]:7070', 'example.com:7070', '128.0.0.1:1']) {
-      expectError(() => parseLoopbackAddress(address), NotLoopbackError, ControlApiErrorCodes.NOT_LOOPBACK);
+      expectError(() => parseLoopbackAddress(address), NotLoopbackError, LoopbackErrorCodes.NOT_LOOPBACK);
     }
   });
 
   it('refuses what is not HOST:PORT', () => {
     for (const address of ['127.0.0.1', ':7070', '127.0.0.1:99999', '127.0.0.1:x', '']) {
-      expectError(() => parseLoopbackAddress(address), ControlAddressError, ControlApiErrorCodes.BAD_ADDRESS);
+      expectError(() => parseLoopbackAddress(address), ControlAddressError, LoopbackErrorCodes.BAD_ADDRESS);
     }
   });
 

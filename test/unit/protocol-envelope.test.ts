@@ -106,6 +106,14 @@ describe('seal and open round trips', () => {
   it('seal refuses to sign a body its own schema rejects', () => {
     const bad = { ...heartbeat, free: { cpu: -1, ramGb: 1 } };
     expectError(() => seal('agent.heartbeat', bad, alice), EnvelopeError, E.INVALID_BODY);
+    expectError(() => seal('agent.heartbeat', { ...heartbeat, free: { cpu: Number.NaN, ramGb: 1 } }, alice), EnvelopeError, E.INVALID_BODY);
+  });
+
+  it('seal refuses a header it would refuse: bad nonce, bad clock, unknown type', () => {
+    expectError(() => seal('work.request', sampleBody['work.request'], alice, { nonce: 'xyz' }), EnvelopeError, E.MALFORMED);
+    expectError(() => seal('work.request', sampleBody['work.request'], alice, { now: -5 }), EnvelopeError, E.MALFORMED);
+    expectError(() => seal('work.request', sampleBody['work.request'], alice, { now: 1.5 }), EnvelopeError, E.MALFORMED);
+    expectError(() => seal('no.such' as MessageType, {} as never, alice), EnvelopeError, E.UNKNOWN_TYPE);
   });
 });
 

@@ -10,7 +10,7 @@ import type { Cli } from '../cli.ts';
 export function register(program: Command, cli: Cli): void {
   program
     .command('sim')
-    .description('run a simulation scenario on the real scheduling and consensus code (dcloud sim --help)')
+    .description('run a simulation scenario on the real scheduling and consensus code')
     .argument('[args...]', 'SCENARIO and its options')
     .allowUnknownOption()
     .helpOption(false)

@@ -1,8 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { createLineLogger, startAgentProgram } from '../../../agent/main.ts';
 import { loadHubConfig } from '../../../hub/config.ts';
-import { startHub } from '../../../hub/main.ts';
 import { type Cli, stopSignal } from '../cli.ts';
 import { positiveNumber } from '../options.ts';
 import { DEFAULT_AGENT_UI, uiAddress } from './agent.ts';
@@ -32,6 +30,8 @@ export function register(program: Command, cli: Cli): void {
     .action(async (flags: UpFlags) => {
       const config = await loadHubConfig({ flags: { data: join(flags.data, 'hub'), http: flags.http, 'log-level': 'warn' }, env: cli.env });
       const stopped = stopSignal();
+      // Loaded here, not at the top: other commands need not load the hub and the agent.
+      const [{ startHub }, { createLineLogger, startAgentProgram }] = await Promise.all([import('../../../hub/main.ts'), import('../../../agent/main.ts')]);
       const hub = await startHub(config, { logStream: cli.stderr });
       let agent;
       try {

@@ -1,0 +1,10 @@
+import { registerHooks } from 'node:module';
+import fs from 'node:fs';
+const sizes = new Map();
+registerHooks({ load(url, ctx, next) { const r = next(url, ctx); if (url.startsWith('file:')) { const m = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url); const k = m ? m[1] : url.replace(/^file:\/\/\/work\/main\//, '').split('/')[0]; let n = 0; try { n = fs.statSync(new URL(url)).size; } catch {} const e = sizes.get(k) ?? [0, 0]; sizes.set(k, [e[0] + 1, e[1] + n]); } return r; } });
+const { Command } = await import('commander');
+const { register } = await import('/work/main/src/cli/commands/agent.ts');
+const program = new Command('dcloud');
+register(program, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, exitCode: 0 });
+program.parseAsync(['agent', '--hub', 'http://127.0.0.1:18081', '--data', '/tmp/t2/agent', '--ui', '127.0.0.1:0'], { from: 'user' });
+setTimeout(() => { console.error([...sizes].sort((a, b) => b[1][1] - a[1][1]).slice(0, 30).map(([k, [c, n]]) => `${k} ${c} files ${(n / 1024).toFixed(0)} KB`).join('\n')); process.exit(0); }, 6000);
