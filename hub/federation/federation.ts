@@ -257,7 +257,7 @@ export function createFederation(components: FederationComponents, options: Fede
     return node;
   }
 
-  /** Hands a new message to the engine; false if it was already known. Throws what the engine throws. */
+  /** Hands a new message to the engine and returns its verdict; undefined if it was already handed over. Throws what the engine throws. */
   async function deliver(opened: Opened, from: MessageSource): Promise<Verdict | undefined> {
     if (seen.has(opened.id)) return undefined;
     remember(opened.id);
@@ -321,7 +321,7 @@ export function createFederation(components: FederationComponents, options: Fede
       const gap = entry.seq > store.headOf(entry.origin) + 1;
       await archive(entry, sourceId);
       // Something before it never arrived: ask the peer that has this one.
-      if (gap) requestSync(source, false);
+      if (gap) void requestSync(source, false);
     }
     if (verdict === 'reject') return refuse(`the engine refused ${opened.type} ${opened.id.slice(0, 16)}…`);
     return verdict === 'accept' ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore;
@@ -329,9 +329,18 @@ export function createFederation(components: FederationComponents, options: Fede
 
   // ---- sync -----------------------------------------------------------------------------------
 
+  /**
+   * A verified entry from a sync session. If the engine fails on it, it is not archived: the head
+   * stays before it and the next session asks for it again. The peer is not to blame.
+   */
   async function sinkEntry(opened: Opened, entry: LogEntry, peerId: string): Promise<boolean> {
     if (await store.has(entry.id)) return false;
-    await deliver(opened, { peerId, via: 'sync' });
+    try {
+      await deliver(opened, { peerId, via: 'sync' });
+    } catch (err) {
+      log.warn('federation: the engine failed on a synced entry; it will be asked for again', { id: entry.id, origin: entry.origin, seq: entry.seq, error: (err as Error).message });
+      return false;
+    }
     await archive(entry, peerId);
     return true;
   }
@@ -432,7 +441,7 @@ export function createFederation(components: FederationComponents, options: Fede
 
   // ---- the service ----------------------------------------------------------------------------
 
-  return {
+  const federation: Federation = {
     get peerId() {
       return selfPeerId;
     },
@@ -471,7 +480,9 @@ export function createFederation(components: FederationComponents, options: Fede
             allowedTopics: new Set<string>(ALL_TOPICS),
             heartbeatInterval: settings.gossipHeartbeatMs,
             scoreParams: { topics: topicScores() },
-            ...(options.gossipMetrics === undefined ? {} : { metricsRegister: options.gossipMetrics }),
+            ...(options.gossipMetrics === undefined
+              ? {}
+              : { metricsRegister: options.gossipMetrics, metricsTopicStrToLabel: new Map(ALL_TOPICS.map((t) => [t, t.slice(t.lastIndexOf('/') + 1)])) }),
           }),
           dht: kadDHT({
             protocol: `${settings.protocolPrefix}/kad/1.0.0`,
@@ -511,10 +522,10 @@ export function createFederation(components: FederationComponents, options: Fede
         for (const [id, addrs] of await store.rememberedPeers()) if (id !== selfPeerId && allowed(id)) book.learn(id, addrs, now, { bootstrap: true });
         dialDue();
         timers.push(setInterval(dialDue, DIAL_TICK_MS).unref());
-        timers.push(setInterval(() => void this.syncNow().catch(() => undefined), settings.syncIntervalMs).unref());
+        timers.push(setInterval(() => void federation.syncNow().catch(() => undefined), settings.syncIntervalMs).unref());
         log.info('federation: started', { peerId: selfPeerId, addrs: created.getMultiaddrs().map(String) });
       } catch (err) {
-        await this.stop();
+        await federation.stop();
         throw err;
       }
     },
@@ -584,6 +595,7 @@ export function createFederation(components: FederationComponents, options: Fede
       };
     },
   };
+  return federation;
 
   async function gossip(envelope: Envelope, type: Opened['type'], id: string, seq: number | undefined): Promise<PublishOutcome> {
     const topic = topicOf(type)!;

@@ -45,6 +45,9 @@ export async function installRateLimits(app: FastifyInstance, settings: RateLimi
     max: settings.perAddress,
     timeWindow: settings.windowMs,
     cache: 100_000,
+    // The x-ratelimit-* headers on every answer cost more than the limiting itself; a client
+    // learns its limit from the 429 (with retry-after) when it meets it.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     errorResponseBuilder: (_request, context) => rateLimited(Math.ceil(context.ttl / 1000), 'address'),
   });
   if (settings.perKey <= 0) return () => async () => {};

@@ -42,9 +42,11 @@ export function assignmentDeadline(task: Pick<Task, 'spec'>, issuedAt: number, p
  * - `waiting`: replicas still running can complete the overlap;
  * - `needs-replicas`: replicas were lost (failed, expired, or reported an error) and `missing`
  *   other agents must run it; the task stays in_progress and goes back to the backlog;
- * - `failed`: `overlap` replicas were lost in this round, as many as it needed: the task cannot
- *   be blamed on one agent any more, the round fails (afterFailedRound). So a round survives up
- *   to overlap - 1 lost replicas, and a task that breaks every agent ends after maxFailures rounds.
+ * - `failed`: `overlap` replicas of this round failed (an error report or `failed`), as many as
+ *   it needed: the task cannot be blamed on one agent any more, the round fails
+ *   (afterFailedRound). So a round survives up to overlap - 1 failures, and a task that breaks
+ *   every agent ends after maxFailures rounds. Expired replicas (silent agents) are replaced
+ *   without failing the round, up to MAX_EXPIRIES_PER_REPLICA per replica.
  */
 export type RoundOutcome =
   | { kind: 'decide'; reported: Assignment[] }
@@ -56,24 +58,38 @@ export function roundOutcome(task: Pick<Task, 'id' | 'round' | 'spec'>, assignme
   const overlap = task.spec.overlap;
   const reported: Assignment[] = [];
   let open = 0;
-  let lost = 0;
+  let failed = 0;
+  let expired = 0;
   for (const a of assignments) {
     if (a.taskId !== task.id || a.round !== task.round) continue;
     if (isOpen(a)) open += 1;
     else if (a.status === 'reported' && typeof a.digest === 'string') reported.push(a);
-    else if (isLost(a.status)) lost += 1;
+    else if (a.status === 'expired') expired += 1;
+    else if (isFailure(a.status)) failed += 1;
   }
+  const lost = failed + expired;
   if (reported.length >= overlap) return { kind: 'decide', reported };
-  if (lost >= overlap) {
-    return { kind: 'failed', lost, reason: `${lost} of ${overlap} replica${overlap === 1 ? '' : 's'} of round ${task.round} failed or expired` };
+  if (failed >= overlap) {
+    return { kind: 'failed', lost, reason: `${failed} of ${overlap} replica${overlap === 1 ? '' : 's'} of round ${task.round} failed` };
+  }
+  if (expired >= overlap * MAX_EXPIRIES_PER_REPLICA) {
+    return { kind: 'failed', lost, reason: `${expired} replicas of round ${task.round} expired without an answer` };
   }
   if (reported.length + open >= overlap) return { kind: 'waiting', open, reported: reported.length };
   return { kind: 'needs-replicas', missing: overlap - reported.length - open, lost };
 }
 
-/** A reported assignment without a digest is an error report: lost like a failure. */
-function isLost(status: AssignmentStatus): boolean {
-  return status === 'failed' || status === 'expired' || status === 'reported';
+/**
+ * How many times each replica of a round may be lost to a silent agent (expired: it went
+ * inactive or missed its deadline) before the round is given up. Expiry is the agent's fault,
+ * not the task's: its replica goes back to the queue with the in-progress boost and costs the
+ * task no staleness, but a task no agent ever answers must still end.
+ */
+export const MAX_EXPIRIES_PER_REPLICA = 3;
+
+/** A reported assignment without a digest is an error report: a failure like `failed`. */
+function isFailure(status: AssignmentStatus): boolean {
+  return status === 'failed' || status === 'reported';
 }
 
 /** The votes of reported assignments, each weighted by its agent's trust (`trustOf`). */

@@ -282,9 +282,9 @@ describe('scheduling', () => {
     expect(hub.engine.getAgent(quiet.id)!.active).toBe(true);
   });
 
-  it('expires an unanswered assignment at its deadline and assigns the task again', async () => {
+  it('expires an unanswered assignment at its deadline and gives the replica to another agent', async () => {
     hub = await startHub({ params: { assignments: { graceMs: 10_000 } } });
-    const worker = agent('worker');
+    const [worker, other] = [agent('worker'), agent('other')];
     await worker.register();
     const task = await new Submitter(hub).submit(spec({ timeoutS: 30 }));
     await hub.engine.tick();
@@ -293,15 +293,20 @@ describe('scheduling', () => {
 
     hub.clock.advance(40_001);
     await worker.heartbeat();
+    await other.register();
     expect((await hub.engine.tick()).expired).toBe(1);
     const again = hub.engine.getTask(task.id)!;
-    expect(again).toMatchObject({ status: 'in_progress', round: 2, staleness: 1 });
-    expect(again.assignments.map((a) => a.status)).toEqual(['expired', 'assigned']);
+    // A silent agent is not the task's fault: same round, no staleness, the replica goes to another.
+    expect(again).toMatchObject({ status: 'in_progress', round: 1, staleness: 0 });
+    expect(again.assignments.map((a) => [a.agentId, a.status])).toEqual([
+      [worker.id, 'expired'],
+      [other.id, 'assigned'],
+    ]);
     // The late answer to the expired assignment no longer counts.
     await expectRejection(worker.report(first, '42\n'), AssignmentClosedError, 'ASSIGNMENT_CLOSED');
-    const second = await worker.take();
+    const second = await other.take();
     expect(second.body.assignmentId).not.toBe(first.body.assignmentId);
-    expect((await worker.report(second, '42\n')).task.status).toBe('validated');
+    expect((await other.report(second, '42\n')).task.status).toBe('validated');
   });
 });
 

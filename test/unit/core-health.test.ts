@@ -8,6 +8,7 @@ import {
   findExpiredAssignments,
   findInactiveAgents,
   mergeParams,
+  MAX_EXPIRIES_PER_REPLICA,
   recordAssignments,
   roundOutcome,
   type Task,
@@ -79,9 +80,16 @@ describe('roundOutcome', () => {
     expect(roundOutcome(task, [])).toEqual({ kind: 'needs-replicas', missing: 3, lost: 0 });
   });
 
-  it('fails the round once as many replicas were lost as the overlap count', () => {
-    const outcome = roundOutcome(task, [assignment('a', 'failed'), assignment('b', 'expired'), assignment('c', 'failed'), assignment('d', 'running')]);
+  it('fails the round once as many replicas failed as the overlap count', () => {
+    const outcome = roundOutcome(task, [assignment('a', 'failed'), assignment('b', 'reported', { digest: null }), assignment('c', 'failed'), assignment('d', 'running')]);
     expect(outcome).toMatchObject({ kind: 'failed', lost: 3 });
+  });
+
+  it('replaces replicas lost to silent agents without failing the round, up to a bound', () => {
+    const single = { ...task, spec: { ...task.spec, overlap: 1 } };
+    expect(roundOutcome(single, [assignment('a', 'expired')])).toEqual({ kind: 'needs-replicas', missing: 1, lost: 1 });
+    const expiries = Array.from({ length: MAX_EXPIRIES_PER_REPLICA }, (_, i) => assignment(`e${i}`, 'expired'));
+    expect(roundOutcome(single, expiries)).toMatchObject({ kind: 'failed', lost: MAX_EXPIRIES_PER_REPLICA });
   });
 });
 

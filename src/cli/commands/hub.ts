@@ -1,6 +1,5 @@
 import { type Command, Option } from 'commander';
 import { CONFIG_ENV, ConfigError, envName, HUB_PARAMS, loadHubConfig } from '../../../hub/config.ts';
-import { startHub } from '../../../hub/main.ts';
 import { type Cli, EXIT_USAGE, stopSignal } from '../cli.ts';
 
 /**
@@ -31,6 +30,8 @@ export function register(program: Command, cli: Cli): void {
       return;
     }
     const stopped = stopSignal();
+    // Loaded here, not at the top: other commands (an agent on a volunteer's machine) need not carry the hub.
+    const { startHub } = await import('../../../hub/main.ts');
     const passphrase = cli.env.DCLOUD_KEY_PASSPHRASE;
     const hub = await startHub(config, { logStream: cli.stderr, ...(passphrase ? { keyPassphrase: passphrase } : {}) });
     // Tests and scripts read the URL from this line (the port may have been chosen by the system).
