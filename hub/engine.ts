@@ -242,6 +242,16 @@ class Engine implements HubEngineControl {
     const opened = this.open(envelope, 'agent.heartbeat', true);
     const before = this.registered(opened.nodeId);
     const agent: Agent = { ...before, total: opened.body.total, free: opened.body.free, lastHeartbeat: this.clock(), active: true };
+    if (before.active && before.total.cpu === agent.total.cpu && before.total.ramGb === agent.total.ramGb) {
+      // Free resources and liveness change with every heartbeat but matter only while this hub
+      // runs (after a restart every agent gets a fresh grace period), so they stay in memory: a
+      // store write per heartbeat would cost more than verifying its signature. Any later
+      // transition of the agent writes the whole record, these fields included.
+      this.state.putAgent(agent);
+      const view = agentView(agent);
+      this.notify([{ type: 'agent', agent: view }]);
+      return view;
+    }
     const tx = this.begin();
     tx.agent(agent);
     await this.commit(tx);
@@ -559,6 +569,11 @@ class Engine implements HubEngineControl {
       ...[...tx.agents.values()].map((agent): HubEvent => ({ type: 'agent', agent: agentView(this.state.agents.get(agent.id) ?? agent) })),
       ...tx.decisions,
     ];
+    this.notify(events);
+  }
+
+  private notify(events: HubEvent[]): void {
+    if (this.listeners.size === 0) return;
     for (const event of events) {
       for (const listener of this.listeners) {
         try {

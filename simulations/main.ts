@@ -4,6 +4,12 @@
  */
 import { runSim } from './cli.ts';
 
+// Piped into `head`: the reader left, which is not an error of the run.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
+
 runSim(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
   (code) => {
     process.exitCode = code;

@@ -1,6 +1,6 @@
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
-import { gossipsub, type GossipSub, type Message as GossipMessage, StrictSign, TopicValidatorResult } from '@libp2p/gossipsub';
+import { gossipsub, type GossipSub, type Message as GossipMessage, StrictSign, type SubscriptionChangeData, TopicValidatorResult } from '@libp2p/gossipsub';
 import type { MetricsRegister } from '@libp2p/gossipsub/metrics';
 import { createTopicScoreParams } from '@libp2p/gossipsub/score';
 import { identify } from '@libp2p/identify';
@@ -83,7 +83,10 @@ export interface FederationOptions {
   maxMessageBytes?: number;
   /** How old or future-dated a gossiped envelope may be, ms. */
   freshnessMs?: number;
-  /** Interval of the background sync with every connected hub, ms (also done on each (re)connection). */
+  /**
+   * Interval of the background sync with every connected hub, ms. Sync also runs on each
+   * (re)connection and on a gap seen in gossip; this bounds how late anything gossip missed arrives.
+   */
   syncIntervalMs?: number;
   /** gossipsub's heartbeat (mesh maintenance, IHAVE gossip), ms. */
   gossipHeartbeatMs?: number;
@@ -132,7 +135,7 @@ export interface Federation {
    */
   publish(envelope: Envelope, options?: AbortOptions): Promise<PublishOutcome>;
   /** Runs a sync session with every connected hub now; resolves when all are done. */
-  syncNow(options?: AbortOptions): Promise<SyncReport>;
+  syncNow(options?: AbortOptions & { directory?: boolean }): Promise<SyncReport>;
   info(): FederationInfo;
 }
 
@@ -140,12 +143,19 @@ const DEFAULTS = {
   protocolPrefix: '/dcloud',
   maxMessageBytes: 2 * 1024 * 1024,
   freshnessMs: 120_000,
-  syncIntervalMs: 300_000,
+  syncIntervalMs: 30_000,
   gossipHeartbeatMs: 1000,
 };
 const DIAL_TICK_MS = 250;
 const DIAL_TIMEOUT_MS = 10_000;
 const SEEN_IDS = 100_000;
+/** Every how many background syncs the directory is asked for too (it is on every connection anyway). */
+const DIRECTORY_EVERY = 10;
+/**
+ * After a peer's subscription arrives, how long until it is asked what it published meanwhile: it
+ * may have published before it learnt of ours, and its gossip then did not come here.
+ */
+const SUBSCRIPTION_SETTLE_MS = 1000;
 
 const NO_LOG: FederationLogger = { info() {}, warn() {}, debug() {} };
 
@@ -439,6 +449,17 @@ export function createFederation(components: FederationComponents, options: Fede
     void requestSync(peerId, true);
   }
 
+  function onSubscriptionChange(event: CustomEvent<SubscriptionChangeData>): void {
+    const { peerId, subscriptions } = event.detail;
+    const id = peerId.toString();
+    if (!subscriptions.some((s) => s.subscribe)) return;
+    const timer = setTimeout(() => {
+      timers.splice(timers.indexOf(timer), 1);
+      if (book.isHub(id) && book.isConnected(id)) void requestSync(peerId, false);
+    }, SUBSCRIPTION_SETTLE_MS).unref();
+    timers.push(timer);
+  }
+
   // ---- the service ----------------------------------------------------------------------------
 
   const federation: Federation = {
@@ -514,6 +535,7 @@ export function createFederation(components: FederationComponents, options: Fede
         created.addEventListener('peer:connect', onConnect);
         created.addEventListener('peer:disconnect', onDisconnect);
         created.addEventListener('peer:identify', onIdentify);
+        created.services.pubsub.addEventListener('subscription-change', onSubscriptionChange);
         await created.start();
         for (const topic of ALL_TOPICS) created.services.pubsub.subscribe(topic);
         opts.signal?.throwIfAborted();
@@ -522,7 +544,8 @@ export function createFederation(components: FederationComponents, options: Fede
         for (const [id, addrs] of await store.rememberedPeers()) if (id !== selfPeerId && allowed(id)) book.learn(id, addrs, now, { bootstrap: true });
         dialDue();
         timers.push(setInterval(dialDue, DIAL_TICK_MS).unref());
-        timers.push(setInterval(() => void federation.syncNow().catch(() => undefined), settings.syncIntervalMs).unref());
+        let round = 0;
+        timers.push(setInterval(() => void federation.syncNow({ directory: ++round % DIRECTORY_EVERY === 0 }).catch(() => undefined), settings.syncIntervalMs).unref());
         log.info('federation: started', { peerId: selfPeerId, addrs: created.getMultiaddrs().map(String) });
       } catch (err) {
         await federation.stop();
@@ -534,7 +557,7 @@ export function createFederation(components: FederationComponents, options: Fede
       const n = node;
       if (n === undefined) return;
       running?.abort(new FederationNotStartedError());
-      for (const t of timers.splice(0)) clearInterval(t);
+      for (const t of timers.splice(0)) clearTimeout(t);
       await Promise.allSettled([...sessions.values()].map((s) => s.done));
       const stopping = n.stop();
       if (opts.signal !== undefined) {
@@ -577,11 +600,11 @@ export function createFederation(components: FederationComponents, options: Fede
       return gossip(envelope, opened.type, opened.id, seq);
     },
 
-    async syncNow(opts: AbortOptions = {}) {
+    async syncNow(opts: AbortOptions & { directory?: boolean } = {}) {
       started();
       opts.signal?.throwIfAborted();
       const hubs = book.view().filter((p) => p.hub && p.status === 'connected');
-      const reports = await Promise.all(hubs.map((p) => requestSync(peerIdFromString(p.peerId), true)));
+      const reports = await Promise.all(hubs.map((p) => requestSync(peerIdFromString(p.peerId), opts.directory ?? true)));
       return reports.reduce((a, r) => ({ received: a.received + r.received, origins: Math.max(a.origins, r.origins) }), { received: 0, origins: 0 });
     },
 

@@ -138,6 +138,10 @@ export class PeerBook {
     if (p !== undefined) p.rejected++;
   }
 
+  isHub(peerId: string): boolean {
+    return this.peers.get(peerId)?.hub === true;
+  }
+
   isConnected(peerId: string): boolean {
     return this.peers.get(peerId)?.status === 'connected';
   }

@@ -88,8 +88,8 @@ export interface ErrorCatalogueOptions {
 
 /**
  * Installs the catalogue on the ROOT instance, before any route plugin is registered, so every
- * encapsulated context inherits it: the error handler, the 404 handler, and the answer to bytes
- * that never became an HTTP request.
+ * encapsulated context inherits it: the error handler and the 404 handler. (Bytes that never
+ * became an HTTP request are answered by `answerClientError`, given to fastify at construction.)
  */
 export function installErrorCatalogue(app: FastifyInstance, options: ErrorCatalogueOptions = {}): void {
   const answer = (err: unknown, request: FastifyRequest, reply: FastifyReply) => {

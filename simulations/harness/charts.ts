@@ -74,7 +74,7 @@ export function lines(options: { title: string; xTitle: string; yTitle: string; 
     encoding: {
       x: { field: 'x', type: 'quantitative', title: options.xTitle },
       y: { field: 'y', type: 'quantitative', title: options.yTitle },
-      color: { field: 'series', type: 'nominal', title: options.seriesTitle },
+      color: { field: 'series', type: 'nominal', title: options.seriesTitle, legend: { labelLimit: 320 } },
     },
   };
 }

@@ -90,12 +90,6 @@ export class Random {
     }
     return items[items.length - 1]!;
   }
-
-  /** One element, uniformly. */
-  pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new RangeError('cannot pick from nothing');
-    return items[this.int(0, items.length - 1)]!;
-  }
 }
 
 /** The murmur3 finalizer: spreads every seed bit over the 32 bits of the result. */

@@ -86,8 +86,6 @@ export class SimHub {
   /** Tasks the last pass put in the active queue (status in_queue). */
   #activeQueue = new Set<string>();
   #nextAssignment = 0;
-  /** Assignments made by the last tick; the world uses it to tell a stalled run from a busy one. */
-  lastTickAssigned = 0;
 
   constructor(options: SimHubOptions) {
     this.params = options.params;
@@ -212,11 +210,17 @@ export class SimHub {
       this.counts.assignments++;
       this.#listener.assigned?.(assignment, task);
     }
-    this.lastTickAssigned = plan.assignments.length;
     return plan.assignments.length;
   }
 
   // ---- what agents do -----------------------------------------------------------------------
+
+  /** Assignments handed to an agent that it has not fetched yet (what its next work request gets). */
+  queuedFor(agentId: string): Assignment[] {
+    const out: Assignment[] = [];
+    for (const a of this.#openByAgent.get(agentId) ?? []) if (a.status === 'assigned') out.push(a);
+    return out;
+  }
 
   /** The agent picked up its assignment; false when it is no longer open (expired, cancelled). */
   fetch(assignmentId: string): boolean {
@@ -290,6 +294,8 @@ export class SimHub {
     this.counts.decisions++;
     for (const change of decision.trustChanges) {
       const agent = this.#agent(change.agentId);
+      // At the bounds of the trust range a change changes nothing: the index need not hear of it.
+      if (agent.trust === change.after) continue;
       agent.trust = change.after;
       this.index.upsert(agent);
     }

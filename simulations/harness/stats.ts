@@ -51,10 +51,3 @@ export function meanOfSummaries(summaries: readonly (Summary | null)[], decimals
     max: mean((s) => s.max),
   };
 }
-
-export function mean(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  let s = 0;
-  for (const v of values) s += v;
-  return s / values.length;
-}

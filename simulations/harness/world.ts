@@ -81,6 +81,8 @@ interface SimAgent {
   joinedAt: number;
   /** Running executions by assignment id. */
   running: Map<string, Assignment>;
+  /** What was running when it left: reported as failures when it comes back, as a real agent does. */
+  interrupted: Assignment[];
 }
 
 export class World {
@@ -90,7 +92,8 @@ export class World {
   readonly records = new Map<string, TaskRecord>();
   /** Records of finished tasks, in finishing order (none kept when forgetFinished: see onFinished). */
   readonly finished: TaskRecord[] = [];
-  readonly counts = { executions: 0, reported: 0, aborted: 0, lostToDepartures: 0, joins: 0, leaves: 0 };
+  /** Agent-side: replicas started, reported (of which failure reports), aborted, lost with their agent. */
+  readonly counts = { executions: 0, reported: 0, failureReports: 0, aborted: 0, lostToDepartures: 0, joins: 0, leaves: 0 };
   readonly #agents = new Map<string, SimAgent>();
   readonly #correct = new Map<string, string>();
   readonly #options: Required<Omit<WorldOptions, 'params' | 'scheduling' | 'validation' | 'duration' | 'rng' | 'onDecision' | 'onFinished'>>;
@@ -149,7 +152,7 @@ export class World {
     let agent = this.#agents.get(spec.id);
     const now = this.sim.now;
     if (agent === undefined) {
-      agent = { spec, online: true, session: 0, joinedAt: now, running: new Map() };
+      agent = { spec, online: true, session: 0, joinedAt: now, running: new Map(), interrupted: [] };
       this.#agents.set(spec.id, agent);
       this.hub.registerAgent({ id: spec.id, name: spec.name, total: spec.total, trust: spec.trust }, now);
     } else {
@@ -158,6 +161,13 @@ export class World {
       agent.session++;
       agent.joinedAt = now;
       this.hub.heartbeat(spec.id, now);
+      // The agent restarted: the work it lost is reported failed, so the hub reassigns it at once
+      // (core/agent-report.ts, restartedReport) instead of waiting for the deadline.
+      const interrupted = agent.interrupted;
+      agent.interrupted = [];
+      for (const assignment of interrupted) this.hub.report(assignment.id, null, now);
+      // Work handed to it while it was away (the hub had not noticed yet): its next request gets it.
+      for (const assignment of this.hub.queuedFor(spec.id)) this.#deliver(agent, assignment);
     }
     this.counts.joins++;
     this.#kick();
@@ -172,13 +182,10 @@ export class World {
     for (const assignment of agent.running.values()) {
       this.#logEnd(assignment, 'agent-left');
       this.counts.lostToDepartures++;
+      agent.interrupted.push(assignment);
     }
     agent.running.clear();
     this.counts.leaves++;
-  }
-
-  isOnline(agentId: string): boolean {
-    return this.#agents.get(agentId)?.online ?? false;
   }
 
   // ---- tasks --------------------------------------------------------------------------------
@@ -284,9 +291,14 @@ export class World {
     if (record !== undefined) record.rounds = task.round;
     if (this.#options.log) this.log.push({ at: this.sim.now, kind: 'assign', task: task.id, agent: assignment.agentId, round: assignment.round, cpu: assignment.reserved.cpu, ramGb: assignment.reserved.ramGb });
     const agent = this.#agents.get(assignment.agentId);
-    if (agent === undefined || !agent.online) return; // it will expire: the hub has not noticed yet
+    // An agent that left gets it if it returns before the hub notices; else the assignment expires.
+    if (agent !== undefined && agent.online) this.#deliver(agent, assignment);
+  }
+
+  #deliver(agent: SimAgent, assignment: Assignment): void {
     const session = agent.session;
-    this.at(this.sim.now + this.#options.fetchDelayMs, () => this.#fetch(agent, session, assignment, task.spec));
+    const spec = (this.hub.tasks.get(assignment.taskId) as Task).spec;
+    this.at(this.sim.now + this.#options.fetchDelayMs, () => this.#fetch(agent, session, assignment, spec));
   }
 
   #fetch(agent: SimAgent, session: number, assignment: Assignment, spec: TaskSpecBody): void {
@@ -309,6 +321,7 @@ export class World {
     this.counts.reported++;
     const correct = this.#correct.get(assignment.taskId) as string;
     const digest = answer(agent.spec.behaviour, assignment.taskId, correct, this.#rng);
+    if (digest === null) this.counts.failureReports++;
     this.hub.report(assignment.id, digest, this.sim.now);
     this.#kick();
   }
@@ -352,10 +365,5 @@ export class World {
 
   #logEnd(assignment: Assignment, why: 'reported' | 'aborted' | 'agent-left'): void {
     if (this.#options.log) this.log.push({ at: this.sim.now, kind: 'end', task: assignment.taskId, agent: assignment.agentId, assignment: assignment.id, cpu: assignment.reserved.cpu, ramGb: assignment.reserved.ramGb, why });
-  }
-
-  /** The digest an honest agent reports for a task (for reports). */
-  correctDigest(taskId: string): string | undefined {
-    return this.#correct.get(taskId);
   }
 }

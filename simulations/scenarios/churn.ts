@@ -65,6 +65,8 @@ export interface ChurnInput {
   kick: boolean;
   /** Samples of the network over time (for the charts). */
   samples?: number;
+  /** Keep the event log and every task (tests); long runs keep counters only. */
+  log?: boolean;
   progress?: (doneMs: number, totalMs: number) => void;
 }
 
@@ -117,7 +119,8 @@ export function runChurn(input: ChurnInput): { result: ChurnResult; world: World
     rng: runRng,
     tickMs: input.tickS * 1000,
     kick: input.kick,
-    forgetFinished: true,
+    log: input.log ?? false,
+    forgetFinished: input.log !== true,
     onFinished: (r) => {
       if (r.status !== 'validated' || r.firstStartAt === undefined || r.finishedAt === undefined) return;
       waits.push((r.firstStartAt - r.submittedAt) / 1000);
@@ -192,7 +195,7 @@ export function runChurn(input: ChurnInput): { result: ChurnResult; world: World
   const hub = world.hub;
   const c = world.counts;
   const validated = hub.counts.validated;
-  const wasted = c.lostToDepartures + c.aborted + hub.counts.failedReports;
+  const wasted = c.lostToDepartures + c.aborted + c.failureReports;
   const perTask = (x: number): number => (validated === 0 ? 0 : round(x / validated, 3));
   const result: ChurnResult = {
     agents: { identities: input.agents, meanOnline: round(onlineIntegral / endMs, 1), joins: c.joins, leaves: c.leaves, markedInactive: hub.counts.inactiveAgents },
@@ -209,7 +212,7 @@ export function runChurn(input: ChurnInput): { result: ChurnResult; world: World
       reported: c.reported,
       lostToDepartures: c.lostToDepartures,
       aborted: c.aborted,
-      failureReports: hub.counts.failedReports,
+      failureReports: c.failureReports,
       wasted,
       wastedShare: c.executions === 0 ? 0 : round(wasted / c.executions, 4),
       perValidatedTask: perTask(c.executions),
@@ -245,7 +248,8 @@ export const churn = defineScenario({
         tickS: o.tick,
         activeQueue: o['active-queue'],
         kick: o.kick,
-        progress: (done, total) => progress?.(i * total + done, seeds.length * total),
+        // In simulated seconds, across all seeds.
+        progress: (done, total) => progress?.(Math.round((i * total + done) / 1000), Math.round((seeds.length * total) / 1000)),
       }).result,
     );
     const perSeed = runs.map((r, i) => ({ seed: seeds[i] as number, ...r }));

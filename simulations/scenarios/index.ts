@@ -1,7 +1,8 @@
 import type { Scenario } from '../harness/scenario.ts';
 import { churn } from './churn.ts';
 import { orchestration } from './orchestration.ts';
+import { sybil } from './sybil.ts';
 import { trustValidation } from './trust-validation.ts';
 
 /** Every scenario `dcloud sim` knows, in the order it lists them. */
-export const SCENARIOS: readonly Scenario[] = [trustValidation, orchestration, churn] as unknown as Scenario[];
+export const SCENARIOS: readonly Scenario[] = [trustValidation, orchestration, churn, sybil] as unknown as Scenario[];

@@ -324,7 +324,8 @@ function summary(cells: readonly CellResult[], secondsPerUnit: number, cv: numbe
       const thesis = (THESIS_N20_M100_PROPORTIONAL as Record<string, { avg: number; max: number } | undefined>)[c.policy];
       const v = c.mean.validatedAt;
       const w = c.mean.wait;
-      out.push(`| ${c.policy} | ${thesis?.avg ?? 'n/a'} | ${thesis?.max ?? 'n/a'} | ${v?.avg ?? 'n/a'} | ${v?.max ?? 'n/a'} | ${w?.avg ?? 'n/a'} | ${w?.max ?? 'n/a'} |`);
+      const s1 = (x: number | undefined): string => (x === undefined ? 'n/a' : x.toFixed(1));
+      out.push(`| ${c.policy} | ${s1(thesis?.avg)} | ${s1(thesis?.max)} | ${s1(v?.avg)} | ${s1(v?.max)} | ${s1(w?.avg)} | ${s1(w?.max)} |`);
     }
     out.push('', `The thesis does not publish its run-time constant; ours (${secondsPerUnit} s per unit of cpu + ramGb / 2 by default) puts the heuristic's average validation time near the thesis' range, so compare the ratio between the policies rather than absolute seconds.`, '');
   }

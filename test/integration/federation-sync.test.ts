@@ -64,9 +64,9 @@ describe('federation anti-entropy (A and C bootstrap to B)', () => {
   });
 
   it('B, stopped while A publishes, catches up through sync after a restart, with no manual step', async () => {
-    await eventually('A and C connected to B', () =>
-      [a, c].every((h) => h.fed.info().peers.some((p) => p.peerId === b.fed.peerId && p.status === 'connected')) || undefined,
-    );
+    const connected = (x: TestHub, y: TestHub) => x.fed.info().peers.some((p) => p.peerId === y.fed.peerId && p.status === 'connected');
+    // C stays connected to A directly while B is down (they met through B's DHT).
+    await eventually('A, B and C connected to each other', () => (connected(a, b) && connected(c, b) && connected(a, c) ? true : undefined));
     await announce(a, 1);
     await eventually('B to hold A\'s first entry', () => (headOf(b, a.fed.nodeId) === 1 ? true : undefined));
 

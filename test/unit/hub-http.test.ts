@@ -1,7 +1,8 @@
 // The HTTP edge alone, over a fake engine: the error catalogue, schema-driven serialization,
 // per-key limits and the event stream. (The real engine behind real HTTP is in
 // test/integration/hub-api*.test.ts.)
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { type AddressInfo, connect } from 'node:net';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSigner, generateKeyPair } from '../../keys/index.ts';
@@ -156,6 +157,19 @@ describe('hub HTTP edge', () => {
       expect(response.statusCode, JSON.stringify(request)).toBe(status);
       expect(response.json()).toEqual({ error: { code, message: expect.any(String) } });
     }
+  });
+
+  it('answers bytes that are not HTTP with the JSON error body', async () => {
+    const { app: server } = await build();
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = server.server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.end('NOT HTTP AT ALL\r\n\r\n');
+    let answer = '';
+    for await (const chunk of socket) answer += chunk;
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'BAD_REQUEST', message: expect.any(String) } });
   });
 
   it('serializes through the schemas: fields outside a view never leave', async () => {

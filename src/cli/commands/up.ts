@@ -40,6 +40,9 @@ export function register(program: Command, cli: Cli): void {
           dataDir: join(flags.data, 'agent'),
           ui: flags.ui === false ? null : flags.ui,
           logger: createLineLogger(cli.stderr, 'agent '),
+          // A machine set up to try dcloud on: its agent offers all of it (within the caps), so a
+          // first task runs even while the machine is busy with other things.
+          dedicated: true,
           ...(flags.maxCpus === undefined ? {} : { maxCpus: flags.maxCpus }),
           ...(flags.maxRam === undefined ? {} : { maxRamGb: flags.maxRam }),
         });
