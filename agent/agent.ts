@@ -251,7 +251,7 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
   const pollIntervalMs = options.pollIntervalMs ?? 2_000;
   const maxConcurrent = options.maxConcurrent ?? 1;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
-  const software = options.software ?? 'dcloud-agent/0.1.0';
+  const software = options.software ?? 'dcloud-agent';
   const verifier = new Verifier({ maxKeys: 64 });
   const nodeId = signer.nodeId;
 

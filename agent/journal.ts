@@ -86,7 +86,6 @@ export interface Recovered {
 }
 
 export interface Journal {
-  readonly dir: string;
   loadState(): Promise<AgentState>;
   saveState(state: AgentState): Promise<void>;
   /** Every unacknowledged assignment, oldest first. */
@@ -110,7 +109,6 @@ export async function openJournal(dataDir: string): Promise<Journal> {
   };
 
   return {
-    dir: dataDir,
     async loadState() {
       let text: string;
       try {

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createSigner, loadOrCreateKeyFile } from '../keys/index.ts';
+import packageJson from '../package.json' with { type: 'json' };
 import { REPORT_CAPS } from '../src/core/agent-report.ts';
 import { subtractResources } from '../src/core/resources.ts';
 import { type Agent, createAgent, type Logger } from './agent.ts';
@@ -79,6 +80,7 @@ export async function startAgentProgram(options: AgentProgramOptions): Promise<A
     {
       hubs: options.hubs,
       caps,
+      software: `dcloud-agent/${packageJson.version}`,
       ...(options.name === undefined ? {} : { name: options.name }),
       ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),

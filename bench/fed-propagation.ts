@@ -140,10 +140,14 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
     toAll.sort((x, y) => x - y);
     perDelivery.sort((x, y) => x - y);
 
-    // Gossip bytes per heartbeat: RPC bytes sent by all hubs while heartbeats flow, less what the
-    // same time costs idle (gossipsub heartbeats, IHAVE), per heartbeat and per hub.
+    // Gossip bytes per heartbeat: gossipsub RPC bytes (before Noise and Yamux framing) sent by all
+    // hubs in a window holding the heartbeats and the IHAVE gossip that trails them, less what an
+    // equal idle window costs, per heartbeat and per hub. The idle window starts once the
+    // announcements' trailing gossip is over (the message cache keeps ids for a few heartbeats).
     const sentBytes = () => hubs.reduce((sum, h) => sum + h.bytes.sent, 0);
-    const window = Math.max(2000, heartbeatCount * 10);
+    const trailMs = 6000;
+    const window = Math.max(2000, heartbeatCount * 10) + trailMs;
+    await sleep(trailMs);
     let base = sentBytes();
     await sleep(window);
     const idle = sentBytes() - base;

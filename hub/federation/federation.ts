@@ -1,19 +1,12 @@
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
-import { gossipsub, type GossipSub, type Message as GossipMessage, StrictSign, type SubscriptionChangeData, TopicValidatorResult } from '@libp2p/gossipsub';
+import { type Message as GossipMessage, type SubscriptionChangeData, TopicValidatorResult } from '@libp2p/gossipsub';
 import type { MetricsRegister } from '@libp2p/gossipsub/metrics';
-import { createTopicScoreParams } from '@libp2p/gossipsub/score';
-import { identify } from '@libp2p/identify';
-import type { AbortOptions, IdentifyResult, Libp2p, PeerId, PeerInfo } from '@libp2p/interface';
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht';
+import type { AbortOptions, IdentifyResult, PeerId, PeerInfo } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { ping } from '@libp2p/ping';
-import { tcp } from '@libp2p/tcp';
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr';
-import { createLibp2p } from 'libp2p';
 import { createSigner, type KeyPair, type Signer } from '../../keys/keypair.ts';
 import type { Verifier } from '../../keys/verifier.ts';
 import { type Opened, open, seal } from '../../protocol/envelope.ts';
+import { DcloudError } from '../../protocol/errors.ts';
 import type { Envelope, MessageBody } from '../../protocol/messages.ts';
 import {
   FederationNotStartedError,
@@ -22,12 +15,14 @@ import {
   MessageTooLargeError,
   NotLoggableError,
   NotOriginError,
+  SyncProtocolError,
   UnroutableTypeError,
 } from './errors.ts';
-import { encodeGossip, gossipMessageId, readGossip } from './gossip.ts';
+import { encodeGossip, readGossip } from './gossip.ts';
 import { libp2pKeyOf, publicKeyHexOfPeer } from './identity.ts';
 import { type LogEntry, logEntryOf } from './log-entry.ts';
 import type { FederationLogStore } from './log-store.ts';
+import { createNode, type FederationNode } from './node.ts';
 import { PeerBook, type PeerView } from './peer-book.ts';
 import { type SyncDeps, type SyncReport, serveSync, syncFrom, syncProtocol } from './sync.ts';
 import { ALL_TOPICS, HUB_TYPES, type Topic, topicOf } from './topics.ts';
@@ -159,30 +154,6 @@ const SUBSCRIPTION_SETTLE_MS = 1000;
 
 const NO_LOG: FederationLogger = { info() {}, warn() {}, debug() {} };
 
-/**
- * Gossipsub peer scoring for a federation: a forged or malformed message (validator Reject) costs
- * 20 points, squared per repeat and forgiven slowly (x0.99 per second), so one forgery already
- * stops gossip with the sender (gossipThreshold -10) and two put it on the greylist (-80), where
- * everything it sends is dropped. Mesh delivery quotas are off: a quiet federation sends few
- * messages, and honest peers must not be punished for having nothing to say.
- */
-function topicScores(): Record<string, ReturnType<typeof createTopicScoreParams>> {
-  const params = createTopicScoreParams({
-    topicWeight: 1,
-    timeInMeshWeight: 0.01,
-    timeInMeshQuantum: 1000,
-    timeInMeshCap: 100,
-    firstMessageDeliveriesWeight: 0.1,
-    firstMessageDeliveriesDecay: 0.99,
-    firstMessageDeliveriesCap: 50,
-    meshMessageDeliveriesWeight: 0,
-    meshFailurePenaltyWeight: 0,
-    invalidMessageDeliveriesWeight: -20,
-    invalidMessageDeliveriesDecay: 0.99,
-  });
-  return Object.fromEntries(ALL_TOPICS.map((t) => [t, params]));
-}
-
 const P2P = 421; // multiaddr protocol code of /p2p/<peer id>
 
 /** An address without its /p2p/ part: the peer book keys addresses by peer already. */
@@ -219,8 +190,6 @@ function bootstrapPeer(addr: Multiaddr): PeerId {
   return parsePeerId('bootstrap peer id', id);
 }
 
-type Node = Libp2p<{ pubsub: GossipSub; dht: unknown; identify: unknown; ping: unknown }>;
-
 /**
  * The federation transport: one libp2p node per hub (TCP, Noise, Yamux; identify, ping, gossipsub,
  * kad-dht), topic validators that verify every message alone, a per-origin log kept in LevelDB,
@@ -251,7 +220,7 @@ export function createFederation(components: FederationComponents, options: Fede
   const seen = new Set<string>();
   const syncDeps: SyncDeps = { store, signer, verifier, freshnessMs: settings.freshnessMs, now: clock };
 
-  let node: Node | undefined;
+  let node: FederationNode | undefined;
   let selfPeerId = '';
   let running: AbortController | undefined;
   const timers: NodeJS.Timeout[] = [];
@@ -262,7 +231,7 @@ export function createFederation(components: FederationComponents, options: Fede
     if (seen.size > SEEN_IDS) seen.delete(seen.values().next().value!);
   }
 
-  function started(): Node {
+  function started(): FederationNode {
     if (node === undefined || running === undefined) throw new FederationNotStartedError();
     return node;
   }
@@ -388,8 +357,12 @@ export function createFederation(components: FederationComponents, options: Fede
             if (report.received > 0) log.info('federation: caught up from peer', { peer: key, received: report.received });
           } catch (err) {
             if (signal.aborted) break;
-            book.rejected(key);
-            log.warn('federation: sync failed', { peer: key, error: (err as Error).message });
+            if (err instanceof SyncProtocolError) {
+              book.rejected(key);
+              log.warn('federation: a peer broke the sync protocol', { peer: key, error: err.message });
+            } else {
+              log.debug('federation: sync session interrupted', { peer: key, error: (err as Error).message });
+            }
           }
         } while (state.again);
       } finally {
@@ -472,46 +445,15 @@ export function createFederation(components: FederationComponents, options: Fede
       if (node !== undefined) return;
       opts.signal?.throwIfAborted();
       const privateKey = await libp2pKeyOf(components.identity);
-      const gater = allow === undefined
-        ? {}
-        : {
-            denyDialPeer: (p: PeerId) => !allowed(p.toString()),
-            denyInboundEncryptedConnection: (p: PeerId) => !allowed(p.toString()),
-            denyOutboundEncryptedConnection: (p: PeerId) => !allowed(p.toString()),
-          };
-      const created: Node = await createLibp2p({
-        start: false,
+      const created = await createNode({
         privateKey,
-        addresses: { listen: listen.map(String), announce: announce.map(String) },
-        transports: [tcp()],
-        connectionEncrypters: [noise()],
-        streamMuxers: [yamux()],
-        connectionGater: gater,
-        services: {
-          identify: identify(),
-          ping: ping(),
-          pubsub: gossipsub({
-            globalSignaturePolicy: StrictSign,
-            msgIdFn: (msg) => gossipMessageId(msg.data),
-            allowPublishToZeroTopicPeers: true,
-            // Two hubs relaying one agent's envelope publish the same message: not an error.
-            ignoreDuplicatePublishError: true,
-            // Its whole RPC frame: a batch (an IWANT answer) may hold several capped messages.
-            maxInboundDataLength: 4 * settings.maxMessageBytes + 64 * 1024,
-            allowedTopics: new Set<string>(ALL_TOPICS),
-            heartbeatInterval: settings.gossipHeartbeatMs,
-            scoreParams: { topics: topicScores() },
-            ...(options.gossipMetrics === undefined
-              ? {}
-              : { metricsRegister: options.gossipMetrics, metricsTopicStrToLabel: new Map(ALL_TOPICS.map((t) => [t, t.slice(t.lastIndexOf('/') + 1)])) }),
-          }),
-          dht: kadDHT({
-            protocol: `${settings.protocolPrefix}/kad/1.0.0`,
-            clientMode: false,
-            peerInfoMapper: passthroughMapper,
-            initialQuerySelfInterval: 200,
-          }),
-        },
+        listen,
+        announce,
+        allowed: allow === undefined ? undefined : allowed,
+        protocolPrefix: settings.protocolPrefix,
+        maxMessageBytes: settings.maxMessageBytes,
+        gossipHeartbeatMs: settings.gossipHeartbeatMs,
+        gossipMetrics: options.gossipMetrics,
       });
       node = created;
       selfPeerId = created.peerId.toString();
@@ -527,8 +469,9 @@ export function createFederation(components: FederationComponents, options: Fede
           }
           serveSync(stream, connection, syncDeps, signal).catch((err: Error) => {
             if (signal.aborted) return;
-            book.rejected(peer);
-            log.debug('federation: sync session with a peer ended badly', { peer, error: err.message });
+            // A bad request is the peer's fault; a dropped stream is nobody's.
+            if (err instanceof DcloudError) book.rejected(peer);
+            log.debug('federation: a sync session served ended early', { peer, error: err.message });
           });
         });
         created.addEventListener('peer:discovery', onDiscovery);

@@ -3,7 +3,6 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils';
 import type { Signer } from '../../keys/keypair.ts';
 import type { Verifier } from '../../keys/verifier.ts';
 import { type Opened, open, seal } from '../../protocol/envelope.ts';
-import { DcloudError } from '../../protocol/errors.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, type Envelope, type MessageBody, type MessageType } from '../../protocol/messages.ts';
 import { SyncProtocolError } from './errors.ts';
 import { encodeGossip } from './gossip.ts';
@@ -123,7 +122,8 @@ export type EntrySink = (opened: Opened, entry: LogEntry) => Promise<boolean>;
 /**
  * One sync session with one peer: the directory (optionally), then for every origin known here or
  * there, everything after this hub's head for it, page by page. Throws SyncProtocolError if the
- * peer breaks the protocol; the entries accepted before that are kept.
+ * peer breaks the protocol, and the stream's own error if the connection fails; the entries
+ * accepted before either are kept.
  */
 export async function syncFrom(
   dialProtocol: (peer: PeerId, protocol: string, options: { signal: AbortSignal }) => Promise<Stream>,
@@ -174,8 +174,7 @@ export async function syncFrom(
     return report;
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error(String(err)));
-    if (err instanceof DcloudError) throw err;
-    throw new SyncProtocolError(peerName, `session failed: ${(err as Error).message}`, { cause: err });
+    throw err;
   }
 }
 

@@ -20,6 +20,7 @@ import {
   isOpen,
   isTerminal,
   planAssignments,
+  recordAssignments,
   roundOutcome,
   selectActiveQueue,
   subtractResources,
@@ -83,8 +84,8 @@ export class SimHub {
   readonly counts = { submitted: 0, validated: 0, abandoned: 0, decisions: 0, failedRounds: 0, assignments: 0, expired: 0, cancelled: 0, failedReports: 0, inactiveAgents: 0 };
   readonly #listener: HubListener;
   readonly #forgetFinished: boolean;
-  /** Tasks the last pass put in the active queue (status in_queue). */
-  #activeQueue = new Set<string>();
+  /** Tasks in status in_queue: the active queue of the last pass that still waits for agents. */
+  readonly #inQueue = new Set<string>();
   #nextAssignment = 0;
 
   constructor(options: SimHubOptions) {
@@ -134,9 +135,7 @@ export class SimHub {
   /** A submitted task whose image validated at once: pending, in the backlog. */
   submit(id: string, spec: TaskSpecBody, now: number): Task {
     const created: Task = { id, submitter: 'simulation', spec, status: 'validating', submittedAt: now, transitions: [{ status: 'validating', at: now }], staleness: 0, round: 0, assignments: [], home: 'sim-hub' };
-    const task = transition(created, 'pending', now);
-    this.tasks.set(id, task);
-    this.backlog.add(task);
+    const task = this.#set(transition(created, 'pending', now));
     this.counts.submitted++;
     return task;
   }
@@ -163,54 +162,46 @@ export class SimHub {
     for (const assignment of findExpiredAssignments(this.open.values(), now)) this.#expire(assignment, now, 'no result before the deadline');
   }
 
-  /** One scheduling pass; returns how many assignments it made. */
+  /**
+   * One scheduling pass, as the hub's: the active queue is planned onto agents (reserving as it
+   * goes), the plan becomes assignments (recordAssignments gives the task its round and status),
+   * then the queue's tasks that still wait are in_queue and those that left it pending again.
+   * Returns how many assignments it made.
+   */
   schedule(now: number): number {
     const queue = selectActiveQueue(this.backlog, this.params.scheduling.activeQueueSize, now, this.scheduling);
-    const selected = new Set<string>();
-    const ready: Task[] = [];
-    for (const picked of queue) {
-      selected.add(picked.id);
-      ready.push(picked.status === 'pending' ? this.#set(transition(picked, 'in_queue', now)) : picked);
-    }
-    // Tasks pushed out of the active queue by better ones wait in the backlog again.
-    for (const id of this.#activeQueue) {
-      const task = this.tasks.get(id);
-      if (!selected.has(id) && task?.status === 'in_queue') this.#set(transition(task, 'pending', now, 'left the active queue'));
-    }
-    this.#activeQueue = selected;
-
-    const plan = planAssignments({ queue: ready, index: this.index, openAssignments: (id) => this.#openReplicas(id), params: this.params, now });
-    for (const planned of plan.assignments) {
-      let task = this.#task(planned.taskId);
-      if (task.assignments.length === 0) task = { ...task, round: task.round + 1 };
-      const assignment: Assignment = {
-        id: `as${this.#nextAssignment++}`,
-        taskId: task.id,
-        agentId: planned.agentId,
-        round: task.round,
-        status: 'assigned',
-        issuedAt: now,
-        deadline: planned.deadline,
-        reserved: planned.reserved,
-      };
-      const agent = this.#agent(planned.agentId);
-      agent.reserved = addResources(agent.reserved, planned.reserved);
-      this.assignments.set(assignment.id, assignment);
-      this.open.set(assignment.id, assignment);
-      let held = this.#openByAgent.get(agent.id);
-      if (held === undefined) this.#openByAgent.set(agent.id, (held = new Set()));
-      held.add(assignment);
-      task = { ...task, assignments: [...task.assignments, assignment.id] };
-      if (task.status === 'in_queue') {
-        task = transition(task, 'in_progress', now);
-        this.#activeQueue.delete(task.id);
+    const plan = planAssignments({ queue, index: this.index, openAssignments: (id) => this.#openReplicas(id), params: this.params, now });
+    const made: Array<[Assignment, string]> = [];
+    for (const [taskId, planned] of Map.groupBy(plan.assignments, (p) => p.taskId)) {
+      const task = this.#task(taskId);
+      const round = task.status === 'in_progress' ? task.round : task.round + 1;
+      const ids: string[] = [];
+      for (const p of planned) {
+        const assignment: Assignment = { id: `as${this.#nextAssignment++}`, taskId, agentId: p.agentId, round, status: 'assigned', issuedAt: now, deadline: p.deadline, reserved: p.reserved };
+        const agent = this.#agent(p.agentId);
+        agent.reserved = addResources(agent.reserved, p.reserved);
+        this.assignments.set(assignment.id, assignment);
+        this.open.set(assignment.id, assignment);
+        let held = this.#openByAgent.get(agent.id);
+        if (held === undefined) this.#openByAgent.set(agent.id, (held = new Set()));
+        held.add(assignment);
+        ids.push(assignment.id);
+        made.push([assignment, taskId]);
       }
-      this.#set(task);
-      if (this.#openReplicas(task.id).agentIds.length >= task.spec.overlap) this.backlog.remove(task.id);
-      this.counts.assignments++;
-      this.#listener.assigned?.(assignment, task);
+      this.#set(recordAssignments(task, ids, now));
     }
-    return plan.assignments.length;
+    const queued = new Set(queue.map((t) => t.id));
+    for (const id of this.#inQueue) {
+      const task = this.tasks.get(id);
+      if (!queued.has(id) && task?.status === 'in_queue') this.#set(transition(task, 'pending', now, 'left the active queue'));
+    }
+    for (const id of queued) {
+      const task = this.#task(id);
+      if (task.status === 'pending') this.#set(transition(task, 'in_queue', now));
+    }
+    this.counts.assignments += made.length;
+    for (const [assignment, taskId] of made) this.#listener.assigned?.(assignment, this.#task(taskId));
+    return made.length;
   }
 
   // ---- what agents do -----------------------------------------------------------------------
@@ -275,9 +266,9 @@ export class SimHub {
     const outcome: RoundOutcome = roundOutcome(task, this.#roundAssignments(task));
     switch (outcome.kind) {
       case 'waiting':
-        return;
       case 'needs-replicas':
-        this.backlog.add(task);
+        // The record is unchanged; only whether it waits in the backlog may be.
+        this.#set(task);
         return;
       case 'failed':
         this.#failRound(task, now, outcome.reason);
@@ -320,8 +311,7 @@ export class SimHub {
     this.counts.failedRounds++;
     this.#cancelOpen(task);
     const next = this.#set(afterFailedRound(task, now, this.params, reason));
-    if (next.status === 'pending') this.backlog.add(next);
-    else {
+    if (next.status === 'abandoned') {
       this.counts.abandoned++;
       this.#finish(next);
     }
@@ -339,8 +329,6 @@ export class SimHub {
   }
 
   #finish(task: Task): void {
-    this.backlog.remove(task.id);
-    this.#activeQueue.delete(task.id);
     this.#listener.finished?.(task);
     if (this.#forgetFinished && isTerminal(task.status)) {
       for (const id of task.assignments) this.assignments.delete(id);
@@ -375,10 +363,20 @@ export class SimHub {
     return { agentIds: holders, excluded };
   }
 
+  /** Every change of a task goes through here: the backlog holds exactly the tasks that want agents. */
   #set(task: Task): Task {
     this.tasks.set(task.id, task);
-    this.backlog.update(task);
+    if (task.status === 'in_queue') this.#inQueue.add(task.id);
+    else this.#inQueue.delete(task.id);
+    if (this.#wantsAgents(task)) this.backlog.add(task);
+    else this.backlog.remove(task.id);
     return task;
+  }
+
+  /** Pending or in_queue, or in_progress with replicas to replace. */
+  #wantsAgents(task: Task): boolean {
+    if (task.status === 'pending' || task.status === 'in_queue') return true;
+    return task.status === 'in_progress' && roundOutcome(task, this.#roundAssignments(task)).kind === 'needs-replicas';
   }
 
   #task(id: string): Task {

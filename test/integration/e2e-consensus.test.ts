@@ -31,6 +31,8 @@ describe('dcloud end to end', () => {
     const env = { XDG_CONFIG_HOME: join(dir, 'config') };
     const run = await runDcloud(['submit', '--hub', hub.url, '--image', TEST_IMAGE, '--overlap', '3', '--wait', '--', 'echo', '42'], { env });
     expect(run.stderr).toContain('created your identity');
+    // It followed the task over the hub's event stream, not by polling.
+    expect(run.stderr).not.toContain('polling instead');
     expect(run.code).toBe(0);
     const [id, ...rest] = run.stdout.split('\n');
     expect(id).toMatch(/^[0-9a-f]{64}$/);

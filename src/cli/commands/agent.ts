@@ -47,7 +47,7 @@ export function register(program: Command, cli: Cli): void {
   program
     .command('agent')
     .description('run an agent: registers with one or more hubs, pulls work, runs it in containers')
-    .requiredOption('--hub <url>', 'a hub to work for (repeat for several)', collect, [])
+    .requiredOption('--hub <url>', 'a hub to work for (repeat for several)', (value: string, previous?: string[]) => collect(hubUrl(value), previous ?? []))
     .option('--name <name>', 'the name hubs show for this agent (default: the stored one, then the host name)')
     .option('--data <dir>', 'data directory: identity (agent.key), pinned hub keys, journal', DEFAULT_AGENT_DATA)
     .option('--ui <host:port>', 'control API address, loopback only', uiAddress, uiAddress(DEFAULT_AGENT_UI))
@@ -69,7 +69,7 @@ export function register(program: Command, cli: Cli): void {
       // Loaded here, not at the top: other commands need not load Docker and the web server.
       const { createLineLogger, startAgentProgram } = await import('../../../agent/main.ts');
       const program = await startAgentProgram({
-        hubs: flags.hub.map(hubUrl),
+        hubs: flags.hub,
         dataDir: flags.data,
         ui: flags.ui === false ? null : flags.ui,
         logger: createLineLogger(cli.stderr),
@@ -85,7 +85,7 @@ export function register(program: Command, cli: Cli): void {
       const { nodeId } = program.agent;
       if (program.keyCreated) cli.stderr.write(`dcloud agent: created identity ${nodeId} in ${flags.data}/agent.key\n`);
       // Scripts and tests read these lines.
-      cli.stdout.write(`dcloud agent ${nodeId} working for ${flags.hub.map(hubUrl).join(' ')}\n`);
+      cli.stdout.write(`dcloud agent ${nodeId} working for ${flags.hub.join(' ')}\n`);
       if (program.controlUrl !== undefined) cli.stdout.write(`dcloud agent ${nodeId} control API on ${program.controlUrl}\n`);
       const signal = await stopped;
       cli.stderr.write(`dcloud agent: ${signal}, stopping\n`);
