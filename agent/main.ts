@@ -31,14 +31,13 @@ export interface AgentProgramOptions {
    * By default only what the monitor measures as free is offered, as a volunteer's desktop needs.
    */
   dedicated?: boolean;
+  /** Tasks run at the same time, over all hubs (default 1). */
+  maxConcurrent?: number;
   heartbeatIntervalMs?: number;
   pollIntervalMs?: number;
   killOnStop?: boolean;
   /** Passphrase of an encrypted agent.key. */
   passphrase?: string;
-  dockerSocket?: string;
-  /** How long the resource monitor averages usage over, ms. */
-  resourceWindowMs?: number;
   logger: Logger;
 }
 
@@ -55,12 +54,12 @@ export async function startAgentProgram(options: AgentProgramOptions): Promise<A
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const { pair, created } = await loadOrCreateKeyFile(join(dataDir, 'agent.key'), options.passphrase === undefined ? {} : { passphrase: options.passphrase });
   const signer = createSigner(pair);
-  const docker = await connectDocker(options.dockerSocket ?? process.env.DOCKER_SOCKET ?? '/var/run/docker.sock');
+  const docker = await connectDocker(process.env.DOCKER_SOCKET ?? '/var/run/docker.sock');
   const caps = {
     ...(options.maxCpus === undefined ? {} : { cpu: options.maxCpus }),
     ...(options.maxRamGb === undefined ? {} : { ramGb: options.maxRamGb }),
   };
-  const monitor = createResourceMonitor({}, { windowMs: options.resourceWindowMs ?? 3_000, caps });
+  const monitor = createResourceMonitor({}, { caps });
   await monitor.start();
   const agent = createAgent(
     {
@@ -85,6 +84,7 @@ export async function startAgentProgram(options: AgentProgramOptions): Promise<A
       ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
       ...(options.killOnStop === undefined ? {} : { killOnStop: options.killOnStop }),
+      ...(options.maxConcurrent === undefined ? {} : { maxConcurrent: options.maxConcurrent }),
     },
   );
   let control: ControlApi | undefined;

@@ -132,7 +132,7 @@ export async function until(what: string, condition: () => boolean, timeoutMs = 
  * for `hubUrl` with short intervals; only the resource reading is fixed, so tests do not depend
  * on the machine's load.
  */
-export async function startInProcessAgent(options: { hubUrl: string; dataDir: string; signer: Signer; logger: Logger }): Promise<Agent> {
+export async function startInProcessAgent(options: { hubUrl: string; dataDir: string; signer: Signer; logger: Logger; maxConcurrent?: number }): Promise<Agent> {
   const engine = docker();
   const agent = createAgent(
     {
@@ -143,7 +143,15 @@ export async function startInProcessAgent(options: { hubUrl: string; dataDir: st
       logger: options.logger,
       cleanupOrphans: ({ signal }) => cleanupOrphans(engine, { labels: { 'dcloud.agent': options.signer.nodeId }, ...(signal ? { signal } : {}) }),
     },
-    { hubs: [options.hubUrl], name: 'in-process', heartbeatIntervalMs: 100, pollIntervalMs: 20, backoff: { baseMs: 5, maxMs: 40 }, requestTimeoutMs: 2_000 },
+    {
+      hubs: [options.hubUrl],
+      name: 'in-process',
+      heartbeatIntervalMs: 100,
+      pollIntervalMs: 20,
+      backoff: { baseMs: 5, maxMs: 40 },
+      requestTimeoutMs: 2_000,
+      ...(options.maxConcurrent === undefined ? {} : { maxConcurrent: options.maxConcurrent }),
+    },
   );
   await agent.start();
   return agent;

@@ -4,7 +4,7 @@ import { normaliseHubUrl } from '../../../agent/hub-client.ts';
 import { parseLoopbackAddress } from '../../../agent/loopback.ts';
 import { DcloudError } from '../../../protocol/errors.ts';
 import { type Cli, readStdin, stopSignal } from '../cli.ts';
-import { collect, positiveNumber } from '../options.ts';
+import { collect, positiveInteger, positiveNumber } from '../options.ts';
 
 export const DEFAULT_AGENT_DATA = './.dcloud/agent';
 export const DEFAULT_AGENT_UI = '127.0.0.1:7070';
@@ -36,6 +36,7 @@ interface AgentFlags {
   maxCpus?: number;
   maxRam?: number;
   dedicated?: boolean;
+  maxTasks?: number;
   heartbeatInterval?: number;
   pollInterval?: number;
   killOnStop?: boolean;
@@ -54,6 +55,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--no-ui', 'no control API')
     .option('--max-cpus <n>', 'never offer more than this many cores', positiveNumber)
     .option('--max-ram <gb>', 'never offer more than this much memory, GB', positiveNumber)
+    .option('--max-tasks <n>', 'tasks run at the same time, over all hubs (default 1)', positiveInteger)
     .option('--dedicated', 'offer the whole (capped) machine whatever else runs on it, not only what is measured free')
     .option('--heartbeat-interval <s>', 'seconds between heartbeats (default 30)', positiveNumber)
     .option('--poll-interval <s>', 'seconds between asking an idle hub for work (default 2)', positiveNumber)
@@ -77,6 +79,7 @@ export function register(program: Command, cli: Cli): void {
         ...(flags.maxCpus === undefined ? {} : { maxCpus: flags.maxCpus }),
         ...(flags.maxRam === undefined ? {} : { maxRamGb: flags.maxRam }),
         ...(flags.dedicated === undefined ? {} : { dedicated: flags.dedicated }),
+        ...(flags.maxTasks === undefined ? {} : { maxConcurrent: flags.maxTasks }),
         ...(flags.heartbeatInterval === undefined ? {} : { heartbeatIntervalMs: Math.round(flags.heartbeatInterval * 1000) }),
         ...(flags.pollInterval === undefined ? {} : { pollIntervalMs: Math.round(flags.pollInterval * 1000) }),
         ...(flags.killOnStop === undefined ? {} : { killOnStop: flags.killOnStop }),
