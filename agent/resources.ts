@@ -1,3 +1,4 @@
+import { cpus as osCpus } from 'node:os';
 import systeminformation from 'systeminformation';
 import { DcloudError } from '../protocol/errors.ts';
 import type { Resources } from '../protocol/messages.ts';
@@ -57,8 +58,30 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return v;
 }
 
+/**
+ * CPU load from the kernel's counters as node:os reports them, differenced between calls.
+ * systeminformation's currentLoad() spawns `cat /proc/stat | grep cpu` through a shell on every
+ * call: once a second that alone cost an idle agent more than its 1 % CPU budget.
+ */
+export function osCpuLoad(): SystemInformation['currentLoad'] {
+  const totals = () => osCpus().map(({ times }) => ({ idle: times.idle, all: times.user + times.nice + times.sys + times.idle + times.irq }));
+  let previous = totals();
+  return async () => {
+    const current = totals();
+    let idle = 0;
+    let all = 0;
+    current.forEach((c, i) => {
+      const p = previous[i] ?? { idle: 0, all: 0 };
+      idle += c.idle - p.idle;
+      all += c.all - p.all;
+    });
+    previous = current;
+    return { currentLoad: all > 0 ? (100 * (all - idle)) / all : 0, cpus: current };
+  };
+}
+
 export function createResourceMonitor(components: ResourceMonitorComponents, options: ResourceMonitorOptions = {}): ResourceMonitor {
-  const si = components.si ?? systeminformation;
+  const si: SystemInformation = components.si ?? { currentLoad: osCpuLoad(), mem: () => systeminformation.mem() };
   const now = components.now ?? Date.now;
   const windowMs = positive('windowMs', options.windowMs, 3_000);
   const sampleMs = positive('sampleMs', options.sampleMs, 1_000);
