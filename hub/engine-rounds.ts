@@ -78,7 +78,8 @@ function decide(ctx: RoundContext, task: Task, reported: Assignment[]): void {
   }
   finish(ctx, final);
   dropResults(ctx, task);
-  tx.decisions.push({ type: 'decision', taskId: task.id, outcome: decision.outcome, score: decision.score, digest: decision.digest });
+  // The engine does not extend a round yet: an `undecided` decision (credibility policy) fails it.
+  tx.decisions.push({ type: 'decision', taskId: task.id, outcome: decision.outcome === 'validated' ? 'validated' : 'failed', score: decision.score, digest: decision.digest });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { credibilityPolicy } from './credibility.ts';
 import { InvalidVotesError } from './errors.ts';
 import type { Agent, Task, Vote } from './model.ts';
 import type { CoreParams, TrustParams } from './params.ts';
@@ -17,11 +18,17 @@ export interface DecisionGroup {
   /** weight / the weight of all groups. */
   share: number;
   voters: string[];
+  /** Each voter's log-odds, aligned with `voters` (credibility policy: to re-examine a decision later). */
+  voterLogOdds?: number[];
 }
 
 export interface Decision {
-  outcome: 'validated' | 'failed';
-  /** The accepted digest; null when the task failed. */
+  /**
+   * `undecided`: not accepted yet, but `extraReplicas` more replicas in this round may settle it
+   * (a credibility policy); the round goes on, nothing is recorded, no trust moves.
+   */
+  outcome: 'validated' | 'failed' | 'undecided';
+  /** The accepted digest; null when the task failed or is undecided. */
   digest: string | null;
   /** The heaviest group's share of the total weight, 0..1 (0 when nobody voted). */
   score: number;
@@ -33,6 +40,13 @@ export interface Decision {
   trustChanges: TrustChange[];
   /** For people: why it was accepted or not. */
   reason: string;
+  /** Undecided: replicas to add to the round before deciding again. */
+  extraReplicas?: number;
+  /**
+   * Voters of the accepted digest whose agreement nothing else confirmed (the result stood on
+   * their word): their track record (AgentStats) must not count it. Absent: every agreeing voter counts.
+   */
+  unverified?: string[];
 }
 
 /** What a policy may consult besides the votes. */
@@ -46,6 +60,8 @@ export interface DecisionContext {
   currentTrust?: (agentId: string) => number | undefined;
   /** The agents themselves, for policies that weigh track records (AgentStats). */
   agent?: (agentId: string) => Agent | undefined;
+  /** Uniform in [0, 1): the random cross-checks of adaptive replication (replication.ts). */
+  random?: () => number;
 }
 
 export interface ValidationPolicy {
@@ -102,6 +118,8 @@ export function validationPolicy(params: CoreParams): ValidationPolicy {
   switch (params.validation.policy) {
     case 'trust-sum':
       return trustSumPolicy(params);
+    case 'credibility':
+      return credibilityPolicy(params);
   }
 }
 
@@ -114,7 +132,8 @@ function failed(groups: DecisionGroup[], score: number, reason: string): Decisio
   return { outcome: 'failed', digest: null, score, trustScore: trustScoreOf(score), groups, trustChanges: [], reason };
 }
 
-function checkVotes(votes: readonly Vote[]): void {
+/** Throws InvalidVotesError for an agent voting twice or a trust that is not a finite number >= 0. */
+export function checkVotes(votes: readonly Vote[]): void {
   const seen = new Set<string>();
   for (const vote of votes) {
     if (seen.has(vote.agentId)) throw new InvalidVotesError(`agent ${vote.agentId} voted twice`);

@@ -1,6 +1,7 @@
 import { transition } from './lifecycle.ts';
 import type { Agent, Assignment, AssignmentStatus, Task, Vote } from './model.ts';
 import { type CoreParams, maxFailures } from './params.ts';
+import { replicasWanted } from './replication.ts';
 
 /**
  * Liveness and round bookkeeping: which agents went silent, which assignments ran out of time,
@@ -54,8 +55,9 @@ export type RoundOutcome =
   | { kind: 'needs-replicas'; missing: number; lost: number }
   | { kind: 'failed'; lost: number; reason: string };
 
-export function roundOutcome(task: Pick<Task, 'id' | 'round' | 'spec'>, assignments: Iterable<Assignment>): RoundOutcome {
-  const overlap = task.spec.overlap;
+export function roundOutcome(task: Pick<Task, 'id' | 'round' | 'spec' | 'replicas'>, assignments: Iterable<Assignment>): RoundOutcome {
+  // The overlap, unless the validation policy set this round's replicas (replication.ts).
+  const overlap = replicasWanted(task);
   const reported: Assignment[] = [];
   let open = 0;
   let failed = 0;

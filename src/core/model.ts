@@ -49,6 +49,11 @@ export interface Task {
   round: number;
   /** Assignment ids of the current round. */
   assignments: string[];
+  /**
+   * Replicas the current round needs, when the validation policy sets it (a credibility policy
+   * starts small and asks for more: replication.ts); `spec.overlap` when absent.
+   */
+  replicas?: number;
   result?: TaskResult;
   /** 0-10, one decimal: the winning share of the deciding weight, times ten. */
   trustScore?: number;
@@ -95,6 +100,10 @@ export interface AgentStats {
   invalid: number;
   /** Valid results in a row since the last invalid one (adaptive replication, BOINC). */
   consecutiveValid: number;
+  /** Known-answer tasks (spot-checks) answered right. */
+  spotChecksPassed?: number;
+  /** Known-answer tasks answered wrong: a proven liar, with no influence and no more work (spot-check.ts). */
+  spotChecksFailed?: number;
 }
 
 export interface Agent {

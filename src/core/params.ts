@@ -9,8 +9,8 @@ export type SchedulingPolicy = 'heuristic' | 'fifo';
 export const SCHEDULING_POLICIES: readonly SchedulingPolicy[] = ['heuristic', 'fifo'];
 
 /** Names of the validation policies src/core implements (consensus.ts). */
-export type ValidationPolicyName = 'trust-sum';
-export const VALIDATION_POLICIES: readonly ValidationPolicyName[] = ['trust-sum'];
+export type ValidationPolicyName = 'trust-sum' | 'credibility';
+export const VALIDATION_POLICIES: readonly ValidationPolicyName[] = ['trust-sum', 'credibility'];
 
 export interface TrustParams {
   /** Trust of a newly registered agent. */
@@ -27,6 +27,39 @@ export interface ValidationParams {
   readonly policy: ValidationPolicyName;
   /** A result is accepted when its share of the deciding weight is at least this, in (0, 1]. */
   readonly threshold: number;
+}
+
+/**
+ * The credibility policy (credibility.ts), its spot-checks (spot-check.ts) and adaptive
+ * replication (replication.ts): DESIGN 5, after Sarmenta, iExec PoCo and BOINC.
+ */
+export interface CredibilityParams {
+  /** A result is accepted once the probability that it is correct reaches 1 - epsilon, in (0, 0.5). */
+  readonly epsilon: number;
+  /**
+   * Log-odds an agent's vote gains per verified result in a row: its odds of being right are
+   * exp(growth * record). A newcomer (record 0) has odds 1, no influence; so do many newcomers.
+   */
+  readonly growth: number;
+  /** Verified results counted at most: one agent's odds never exceed exp(growth * maxRecord). */
+  readonly maxRecord: number;
+  /**
+   * An agreeing vote is verified (it earns record and trust) only when the other votes of its
+   * group, without it, give the result at least this credibility, in (0.5, 1); or when the
+   * answer was known (a spot-check).
+   */
+  readonly witness: number;
+  /** Replicas a round starts with: 1 lets a credible agent's result stand alone. */
+  readonly initialReplicas: number;
+  /** Replicas a round may grow to while the result stays undecided; then the round fails. */
+  readonly maxReplicas: number;
+  /**
+   * Least probability that a result credible enough alone is cross-checked anyway, at random
+   * (BOINC's 1/n for a record of n, never below this).
+   */
+  readonly audit: number;
+  /** Known-answer tasks the hub adds, as a share of the tasks submitted, in [0, 1). */
+  readonly spotCheckRate: number;
 }
 
 export interface SchedulingParams {
@@ -69,6 +102,7 @@ export interface AssignmentParams {
 export interface CoreParams {
   readonly trust: TrustParams;
   readonly validation: ValidationParams;
+  readonly credibility: CredibilityParams;
   readonly scheduling: SchedulingParams;
   readonly taskDefaults: TaskDefaults;
   readonly agents: AgentParams;
@@ -81,6 +115,9 @@ export type PartialCoreParams = { readonly [S in keyof CoreParams]?: Partial<Cor
 export const DEFAULT_PARAMS: CoreParams = deepFreeze({
   trust: { initial: 5.0, min: 1.0, max: 10.0, reward: 0.1, penalty: 0.2 },
   validation: { policy: 'trust-sum', threshold: 0.6 },
+  // growth ln(2): odds double per verified result, so a record of 14 (odds 16,384) lets a result
+  // stand alone at epsilon 1e-4, and two agents with 7 each can accept one together.
+  credibility: { epsilon: 1e-4, growth: Math.LN2, maxRecord: 20, witness: 0.99, initialReplicas: 1, maxReplicas: 6, audit: 0.1, spotCheckRate: 0.05 },
   scheduling: { policy: 'heuristic', activeQueueSize: 10, stalePenalty: 10, staleCeiling: 50, inProgressBoost: 1.2 },
   taskDefaults: { minTrust: 5.0, overlap: 1 },
   agents: { heartbeatIntervalMs: 30_000, inactiveAfterMs: 120_000 },
@@ -109,6 +146,7 @@ export function mergeParams(partial: PartialCoreParams = {}, base: CoreParams = 
   const merged = {
     trust: { ...base.trust, ...partial.trust },
     validation: { ...base.validation, ...partial.validation },
+    credibility: { ...base.credibility, ...partial.credibility },
     scheduling: { ...base.scheduling, ...partial.scheduling },
     taskDefaults: { ...base.taskDefaults, ...partial.taskDefaults },
     agents: { ...base.agents, ...partial.agents },
@@ -120,7 +158,7 @@ export function mergeParams(partial: PartialCoreParams = {}, base: CoreParams = 
 
 /** Throws InvalidParamsError naming the first field of `params` that is out of range. */
 export function validateParams(params: CoreParams): void {
-  const { trust, validation, scheduling, taskDefaults, agents, assignments } = params;
+  const { trust, validation, credibility, scheduling, taskDefaults, agents, assignments } = params;
 
   number('trust.min', trust.min, { min: 0 });
   number('trust.max', trust.max, { min: 0 });
@@ -131,6 +169,15 @@ export function validateParams(params: CoreParams): void {
 
   oneOf('validation.policy', validation.policy, VALIDATION_POLICIES);
   number('validation.threshold', validation.threshold, { above: 0, max: 1 });
+
+  number('credibility.epsilon', credibility.epsilon, { above: 0, below: 0.5 });
+  number('credibility.growth', credibility.growth, { above: 0 });
+  number('credibility.maxRecord', credibility.maxRecord, { min: 1, integer: true });
+  number('credibility.witness', credibility.witness, { above: 0.5, below: 1 });
+  number('credibility.initialReplicas', credibility.initialReplicas, { min: 1, max: 64, integer: true });
+  number('credibility.maxReplicas', credibility.maxReplicas, { min: credibility.initialReplicas, max: 64, integer: true });
+  number('credibility.audit', credibility.audit, { min: 0, max: 1 });
+  number('credibility.spotCheckRate', credibility.spotCheckRate, { min: 0, below: 1 });
 
   oneOf('scheduling.policy', scheduling.policy, SCHEDULING_POLICIES);
   number('scheduling.activeQueueSize', scheduling.activeQueueSize, { min: 1, integer: true });
@@ -160,6 +207,8 @@ interface Range {
   max?: number;
   /** Exclusive lower bound. */
   above?: number;
+  /** Exclusive upper bound. */
+  below?: number;
   integer?: boolean;
 }
 
@@ -169,6 +218,7 @@ function number(field: string, value: unknown, range: Range): void {
   if (range.min !== undefined && value < range.min) throw new InvalidParamsError(field, `must be >= ${range.min} (got ${value})`);
   if (range.above !== undefined && value <= range.above) throw new InvalidParamsError(field, `must be > ${range.above} (got ${value})`);
   if (range.max !== undefined && value > range.max) throw new InvalidParamsError(field, `must be <= ${range.max} (got ${value})`);
+  if (range.below !== undefined && value >= range.below) throw new InvalidParamsError(field, `must be < ${range.below} (got ${value})`);
 }
 
 function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): void {

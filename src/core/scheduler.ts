@@ -1,9 +1,10 @@
 import type { Resources } from '../../protocol/messages.ts';
 import type { Backlog } from './backlog.ts';
-import type { CapacityIndex, CapacityRequest } from './capacity-index.ts';
+import type { CapacityIndex, CapacityRequest, Candidate } from './capacity-index.ts';
 import { assignmentDeadline } from './health.ts';
 import type { Task } from './model.ts';
 import type { CoreParams, SchedulingPolicy } from './params.ts';
+import { replicasWanted } from './replication.ts';
 
 /**
  * One scheduling pass: the active queue, in priority order, is matched to agents by best fit.
@@ -68,6 +69,12 @@ export interface PlanInput {
   openAssignments: (taskId: string) => OpenReplicas;
   params: CoreParams;
   now: number;
+  /**
+   * Whether `agentId` may run a replica of `task` beside the agents already holding one (the
+   * caller knows those) and `alongside`, chosen for it in this pass: e.g. placement diversity
+   * (replication.ts, mayHoldReplica). Without it, every agent with the capacity and trust may.
+   */
+  eligible?: (task: Task, agentId: string, alongside: readonly string[]) => boolean;
 }
 
 export interface Plan {
@@ -80,7 +87,7 @@ export interface Plan {
  * record the planned assignments (so `openAssignments` reports them) before the next pass.
  * Tasks that need no replica (complete rounds) and tasks not in a schedulable status are skipped.
  */
-export function planAssignments({ queue, index, openAssignments, params, now }: PlanInput): Plan {
+export function planAssignments({ queue, index, openAssignments, params, now, eligible }: PlanInput): Plan {
   const assignments: PlannedAssignment[] = [];
   const waiting: WaitingTask[] = [];
   const plannedThisPass = new Map<string, string[]>();
@@ -89,11 +96,11 @@ export function planAssignments({ queue, index, openAssignments, params, now }: 
     const open = openAssignments(task.id);
     const planned = plannedThisPass.get(task.id) ?? [];
     const holders = open.agentIds.length + planned.length;
-    const missing = task.spec.overlap - holders;
+    const missing = replicasWanted(task) - holders;
     if (missing <= 0) continue;
     const exclude = new Set([...open.agentIds, ...(open.excluded ?? []), ...planned]);
     const request = requestOf(task);
-    const chosen = index.candidates(request, missing, exclude);
+    const chosen = eligible === undefined ? index.candidates(request, missing, exclude) : eligibleCandidates(index, request, missing, exclude, (agentId, alongside) => eligible(task, agentId, alongside));
     if (chosen.length < missing) {
       waiting.push({ taskId: task.id, ...explainWaiting(task, index, { holders, exclude }) });
       continue;
@@ -108,6 +115,27 @@ export function planAssignments({ queue, index, openAssignments, params, now }: 
     plannedThisPass.set(task.id, planned);
   }
   return { assignments, waiting };
+}
+
+/**
+ * Up to `k` best-fitting candidates that `accept` takes, each judged beside those taken before it;
+ * the ones it refuses join `exclude`, so the walk moves on past them.
+ */
+function eligibleCandidates(index: CapacityIndex, request: CapacityRequest, k: number, exclude: Set<string>, accept: (agentId: string, alongside: readonly string[]) => boolean): Candidate[] {
+  const taken: Candidate[] = [];
+  const alongside: string[] = [];
+  while (taken.length < k) {
+    const batch = index.candidates(request, k - taken.length, exclude);
+    if (batch.length === 0) break;
+    for (const candidate of batch) {
+      exclude.add(candidate.agentId);
+      if (taken.length < k && accept(candidate.agentId, alongside)) {
+        taken.push(candidate);
+        alongside.push(candidate.agentId);
+      }
+    }
+  }
+  return taken;
 }
 
 /**
@@ -130,7 +158,8 @@ export interface WaitContext {
  * "better-analyze" for one task. The counts stop at what the task needs, so this stays cheap.
  */
 export function explainWaiting(task: Task, index: CapacityIndex, context: WaitContext = {}): WaitReason {
-  const { cpu, ramGb, minTrust, overlap } = task.spec;
+  const { cpu, ramGb, minTrust } = task.spec;
+  const overlap = replicasWanted(task);
   const holders = context.holders ?? 0;
   const missing = Math.max(1, overlap - holders);
   const request = requestOf(task);
