@@ -31,6 +31,15 @@ export interface HubConfig {
   bodyLimit: number;
   resultBodyLimit: number;
   sseKeepAliveMs: number;
+  /** The hub's federation (docs/FEDERATION.md); it runs alone when `listen` is empty. */
+  federation: {
+    listen: string[];
+    bootstrap: string[];
+    peerAllow: string[];
+    announce: string[];
+    syncIntervalMs: number;
+    leaseMs: number;
+  };
   params: CoreParams;
 }
 
@@ -46,7 +55,11 @@ type Kind =
   | { type: 'hostport' }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'number' }
-  | { type: 'integer'; min: number; max: number };
+  | { type: 'integer'; min: number; max: number }
+  /** Several values: a JSON array of strings in the file, comma-separated in a variable, a repeated flag. */
+  | { type: 'list' };
+
+type Value = string | number | string[];
 
 export interface HubParam {
   /** Dotted key in the config file, e.g. `params.trust.initial`. */
@@ -79,6 +92,13 @@ export const HUB_PARAMS: readonly HubParam[] = [
   { path: 'bodyLimit', flag: 'body-limit', kind: count(KiB, 64 * MiB), default: 512 * KiB, describe: 'largest request body, bytes' },
   { path: 'resultBodyLimit', flag: 'result-body-limit', kind: count(KiB, 64 * MiB), default: 2 * MiB, describe: 'largest result body, bytes' },
   { path: 'sseKeepAliveMs', flag: 'sse-keep-alive-ms', kind: ms(100), default: 15_000, describe: 'keep-alive comment interval on /v1/events, ms' },
+  // The federation (docs/FEDERATION.md); without a listen address the hub runs alone.
+  { path: 'federation.listen', flag: 'listen', kind: { type: 'list' }, default: '', describe: 'libp2p address to meet other hubs on, e.g. /ip4/0.0.0.0/tcp/4001 (repeatable; none: the hub runs alone)' },
+  { path: 'federation.bootstrap', flag: 'bootstrap', kind: { type: 'list' }, default: '', describe: 'another hub\'s full address, …/p2p/<peer id>, as its GET /v1/federation shows (repeatable)' },
+  { path: 'federation.peerAllow', flag: 'peer-allow', kind: { type: 'list' }, default: '', describe: 'peer id of a hub allowed in this federation; when given, no other peer is (repeatable)' },
+  { path: 'federation.announce', flag: 'announce', kind: { type: 'list' }, default: '', describe: 'address to tell other hubs instead of the listen address (behind NAT; repeatable)' },
+  { path: 'federation.syncIntervalMs', flag: 'sync-interval-ms', kind: ms(100, 3_600_000), default: 30_000, describe: 'interval of the catch-up sync with every connected hub, ms' },
+  { path: 'federation.leaseMs', flag: 'lease-ms', kind: ms(500), default: 60_000, describe: 'silence after which a task\'s deciding hub is replaced by the lowest live hub, ms' },
   // The core's parameters (src/core/params.ts); their ranges are checked by mergeParams.
   { path: 'params.trust.initial', flag: 'trust-initial', kind: { type: 'number' }, default: p.trust.initial, describe: 'trust of a new agent' },
   { path: 'params.trust.min', flag: 'trust-min', kind: { type: 'number' }, default: p.trust.min, describe: 'lowest trust' },
@@ -87,6 +107,14 @@ export const HUB_PARAMS: readonly HubParam[] = [
   { path: 'params.trust.penalty', flag: 'trust-penalty', kind: { type: 'number' }, default: p.trust.penalty, describe: 'trust lost for disagreeing' },
   { path: 'params.validation.policy', flag: 'validation-policy', kind: { type: 'enum', values: VALIDATION_POLICIES }, default: p.validation.policy, describe: 'validation policy' },
   { path: 'params.validation.threshold', flag: 'validation-threshold', kind: { type: 'number' }, default: p.validation.threshold, describe: 'winning share needed to accept a result, (0, 1]' },
+  { path: 'params.credibility.epsilon', flag: 'credibility-epsilon', kind: { type: 'number' }, default: p.credibility.epsilon, describe: 'credibility policy: accept once a result is right with probability 1 - epsilon, (0, 0.5)' },
+  { path: 'params.credibility.growth', flag: 'credibility-growth', kind: { type: 'number' }, default: p.credibility.growth, describe: 'credibility policy: log-odds an agent gains per verified result' },
+  { path: 'params.credibility.maxRecord', flag: 'credibility-max-record', kind: count(1, 1_000_000), default: p.credibility.maxRecord, describe: 'credibility policy: verified results counted at most' },
+  { path: 'params.credibility.witness', flag: 'credibility-witness', kind: { type: 'number' }, default: p.credibility.witness, describe: 'credibility policy: credibility the other voters must give a result for an agreeing vote to count, and for a newcomer to leave probation, (0.5, 1)' },
+  { path: 'params.credibility.initialReplicas', flag: 'credibility-initial-replicas', kind: count(1, 64), default: p.credibility.initialReplicas, describe: 'credibility policy: replicas a round starts with' },
+  { path: 'params.credibility.maxReplicas', flag: 'credibility-max-replicas', kind: count(1, 64), default: p.credibility.maxReplicas, describe: 'credibility policy: replicas a round may grow to before it fails' },
+  { path: 'params.credibility.audit', flag: 'credibility-audit', kind: { type: 'number' }, default: p.credibility.audit, describe: 'credibility policy: least probability that a result resting on one agent is cross-checked, [0, 1]' },
+  { path: 'params.credibility.spotCheckRate', flag: 'credibility-spot-check-rate', kind: { type: 'number' }, default: p.credibility.spotCheckRate, describe: 'credibility policy: share of work requests answered with a known-answer task after probation, [0, 1)' },
   { path: 'params.scheduling.policy', flag: 'policy', kind: { type: 'enum', values: SCHEDULING_POLICIES }, default: p.scheduling.policy, describe: 'scheduling policy' },
   { path: 'params.scheduling.activeQueueSize', flag: 'active-queue-size', kind: { type: 'number' }, default: p.scheduling.activeQueueSize, describe: 'tasks considered per scheduling pass' },
   { path: 'params.scheduling.stalePenalty', flag: 'stale-penalty', kind: { type: 'number' }, default: p.scheduling.stalePenalty, describe: 'priority lost per failure' },
@@ -122,19 +150,19 @@ export interface ConfigSources {
  */
 export function resolveHubConfig(sources: ConfigSources): HubConfig {
   const fileValues = sources.file === undefined ? new Map<string, unknown>() : flattenFile(sources.file.name, sources.file.json);
-  const values = new Map<string, string | number>();
+  const values = new Map<string, Value>();
   const origin = new Map<string, string>();
   for (const param of HUB_PARAMS) {
     const flag = sources.flags[param.flag];
     const env = sources.env[envName(param)];
-    let value: string | number;
+    let value: Value;
     let from: string;
     if (flag !== undefined) [value, from] = [parseText(`--${param.flag}`, param, flag), `--${param.flag}`];
     else if (env !== undefined && env !== '') [value, from] = [parseText(envName(param), param, env), envName(param)];
     else if (fileValues.has(param.path)) {
       from = `${sources.file?.name}: ${param.path}`;
       value = checkJson(from, param, fileValues.get(param.path));
-    } else [value, from] = [param.default, 'default'];
+    } else [value, from] = [param.kind.type === 'list' ? [] : param.default, 'default'];
     values.set(param.path, value);
     origin.set(param.path, from);
   }
@@ -142,6 +170,7 @@ export function resolveHubConfig(sources: ConfigSources): HubConfig {
   // Every value was checked against its param's kind above.
   const num = (path: string) => values.get(path) as number;
   const str = (path: string) => values.get(path) as string;
+  const list = (path: string) => values.get(path) as string[];
   const http = parseHostPort(str('http'));
   const partial: Record<string, Record<string, unknown>> = {};
   for (const [path, value] of values) {
@@ -170,6 +199,14 @@ export function resolveHubConfig(sources: ConfigSources): HubConfig {
     bodyLimit: num('bodyLimit'),
     resultBodyLimit: num('resultBodyLimit'),
     sseKeepAliveMs: num('sseKeepAliveMs'),
+    federation: {
+      listen: list('federation.listen'),
+      bootstrap: list('federation.bootstrap'),
+      peerAllow: list('federation.peerAllow'),
+      announce: list('federation.announce'),
+      syncIntervalMs: num('federation.syncIntervalMs'),
+      leaseMs: num('federation.leaseMs'),
+    },
     params,
   };
 }
@@ -217,8 +254,9 @@ function flattenFile(name: string, json: unknown, prefix = '', out = new Map<str
   return out;
 }
 
-function parseText(source: string, param: HubParam, text: string): string | number {
+function parseText(source: string, param: HubParam, text: string): Value {
   const { kind } = param;
+  if (kind.type === 'list') return checkJson(source, param, text.split(',').map((item) => item.trim()).filter((item) => item !== ''));
   if (kind.type === 'number' || kind.type === 'integer') {
     const trimmed = text.trim();
     const value = trimmed === '' ? Number.NaN : Number(trimmed);
@@ -227,7 +265,7 @@ function parseText(source: string, param: HubParam, text: string): string | numb
   return checkJson(source, param, text);
 }
 
-function checkJson(source: string, param: HubParam, value: unknown): string | number {
+function checkJson(source: string, param: HubParam, value: unknown): Value {
   const { kind } = param;
   const bad = (why: string) => new ConfigError(`${source}: ${why} (got ${JSON.stringify(value) ?? String(value)})`);
   switch (kind.type) {
@@ -252,5 +290,9 @@ function checkJson(source: string, param: HubParam, value: unknown): string | nu
       if (typeof value !== 'number' || !Number.isInteger(value)) throw bad('must be an integer');
       if (value < kind.min || value > kind.max) throw bad(`must be between ${kind.min} and ${kind.max}`);
       return value;
+    case 'list':
+      if (value === '') return []; // the default: none
+      if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && /^\S+$/.test(item))) throw bad('must be a list of strings without white space');
+      return value as string[];
   }
 }

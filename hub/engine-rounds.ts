@@ -15,6 +15,7 @@ import {
   type ValidationPolicy,
 } from '../src/core/index.ts';
 import type { EngineState, Transaction } from './engine-state.ts';
+import { decisionEntry, roundFailedEntry } from './federated/entries.ts';
 
 /**
  * What happens to a task when one of its assignments closes (a result, a reported failure, an
@@ -38,11 +39,11 @@ export function closeAssignment(ctx: RoundContext, assignment: Assignment, close
   if (agent !== undefined) ctx.tx.agent({ ...agent, reserved: subtractResources(agent.reserved, assignment.reserved) });
 }
 
-/** Carries out what the task's current round amounts to now. */
+/** Carries out what the task's current round amounts to now (only on the hub that decides it). */
 export function settleRound(ctx: RoundContext, taskId: string): void {
-  const { state, params, now } = ctx;
+  const { state } = ctx;
   const task = state.tasks.get(taskId);
-  if (task === undefined || task.status !== 'in_progress') return;
+  if (task === undefined || task.status !== 'in_progress' || !state.decides(task)) return;
   const outcome = roundOutcome(task, state.roundOf(task));
   switch (outcome.kind) {
     case 'waiting':
@@ -51,9 +52,8 @@ export function settleRound(ctx: RoundContext, taskId: string): void {
       state.putTask(task);
       return;
     case 'failed':
-      cancelOpen(ctx, task, 'the round failed without it');
-      finish(ctx, afterFailedRound(task, now, params, outcome.reason));
-      dropResults(ctx, task);
+      ctx.tx.decision(roundFailedEntry(task, state.roundOf(task)));
+      failRound(ctx, task, outcome.reason);
       return;
     case 'decide':
       decide(ctx, task, outcome.reported);
@@ -61,11 +61,28 @@ export function settleRound(ctx: RoundContext, taskId: string): void {
   }
 }
 
+/** The round ended without a vote (its replicas failed or expired): retried or abandoned. */
+export function failRound(ctx: RoundContext, task: Task, reason: string): void {
+  cancelOpen(ctx, task, 'the round failed without it');
+  finish(ctx, afterFailedRound(task, ctx.now, ctx.params, reason));
+  dropResults(ctx, task);
+}
+
 function decide(ctx: RoundContext, task: Task, reported: Assignment[]): void {
-  const { state, tx, params, policy, now } = ctx;
+  const { state, tx, policy } = ctx;
   const trustOf = (agentId: string): number | undefined => state.agents.get(agentId)?.trust;
   const votes = collectVotes(reported, (agentId) => trustOf(agentId) ?? 0);
   const decision = policy.decide(votes, { task, currentTrust: trustOf, agent: (agentId) => state.agents.get(agentId) });
+  tx.decision(decisionEntry(task.id, policy.name, decision, reported, votes));
+  carryOut(ctx, task, decision, reported);
+}
+
+/**
+ * What a decision does to the task, its round and its voters. Also how a hub follows a decision
+ * another hub made on a task that hub decides (hub/federated/apply.ts), once it is checked.
+ */
+export function carryOut(ctx: RoundContext, task: Task, decision: Decision, reported: Assignment[]): void {
+  const { tx, params, now } = ctx;
   cancelOpen(ctx, task, 'the task was decided without it');
   recordVerdicts(ctx, decision);
 

@@ -12,6 +12,8 @@ import {
   type TaskStatus,
 } from '../src/core/index.ts';
 import type { HubEvent, RegistryAuth } from './engine-types.ts';
+import { deciderOf } from './federated/decider.ts';
+import { announceEntry, assignmentEntry, type OutboxItem, type Unnumbered } from './federated/entries.ts';
 import type { Changes } from './store.ts';
 
 /**
@@ -50,8 +52,30 @@ export class EngineState {
   /** Per agent, its `assigned` assignments in the order they were issued: what requestWork hands out. */
   private readonly queues = new Map<string, string[]>();
 
+  // --- federation (docs/FEDERATION.md, "The engine in a federation") --------------------------
+  /** This hub's node id, once its key is loaded; a state without one decides every task. */
+  selfId: string | undefined = undefined;
+  /** Whether this hub's tasks, and the tasks it took over, are scheduled and decided now (held until a federated hub has synced). */
+  deciding = true;
+  /** Whether this hub is in a federation: its outbox fills, and private tasks stay on its own agents. */
+  federated = false;
+  /** Log entries committed but not yet signed into the federation log, by outbox key (in order). */
+  readonly outbox = new Map<string, OutboxItem>();
+  outboxSeq = 0;
+
   constructor(params: CoreParams) {
     this.backlog = new Backlog(params);
+  }
+
+  /** Whether this hub decides `task`: its home, unless another hub took it over (Task.decider). */
+  decides(task: Task): boolean {
+    return this.deciding && (this.selfId === undefined || deciderOf(task) === this.selfId);
+  }
+
+  /** A key for the next outbox entry: they are signed into the log in this order. */
+  nextOutboxKey(): string {
+    this.outboxSeq += 1;
+    return String(this.outboxSeq).padStart(16, '0');
   }
 
   putTask(task: Task): void {
@@ -143,9 +167,11 @@ export class EngineState {
    */
   replicas(taskId: string): OpenReplicas {
     const task = this.tasks.get(taskId);
-    if (task === undefined || task.status !== 'in_progress') return { agentIds: [] };
+    // Registry credentials never leave their hub: a private image runs on this hub's own agents only.
+    const foreign = this.federated && task?.spec.privateRegistry === true ? [...this.agents.values()].filter((a) => a.addressBlock === undefined).map((a) => a.id) : [];
+    if (task === undefined || task.status !== 'in_progress') return foreign.length === 0 ? { agentIds: [] } : { agentIds: [], excluded: foreign };
     const agentIds: string[] = [];
-    const excluded: string[] = [];
+    const excluded: string[] = [...foreign];
     for (const a of this.roundOf(task)) {
       if (isOpen(a) || (a.status === 'reported' && typeof a.digest === 'string')) agentIds.push(a.agentId);
       else if (a.status !== 'cancelled') excluded.push(a.agentId);
@@ -173,6 +199,7 @@ export class EngineState {
   }
 
   private wantsAgents(task: Task): boolean {
+    if (!this.decides(task)) return false;
     if (task.status === 'pending' || task.status === 'in_queue') return true;
     if (task.status !== 'in_progress') return false;
     return roundOutcome(task, this.roundOf(task)).kind === 'needs-replicas';
@@ -205,6 +232,9 @@ export class Transaction {
   readonly credentials: Array<{ taskId: string; auth: RegistryAuth }> = [];
   readonly forgetCredentials: string[] = [];
   readonly decisions: Array<Extract<HubEvent, { type: 'decision' }>> = [];
+  /** Decisions (and verdicts) on tasks this hub decides, for the federation log. */
+  private readonly decided: Array<Unnumbered<'decision'>> = [];
+  private readonly made: string[] = [];
   private readonly state: EngineState;
 
   constructor(state: EngineState) {
@@ -213,8 +243,14 @@ export class Transaction {
 
   /** Write assignments first: whether a task wants agents depends on its assignments. */
   assignment(assignment: Assignment): void {
+    if (this.state.federated && !this.state.assignments.has(assignment.id)) this.made.push(assignment.id);
     this.state.putAssignment(assignment);
     this.assignments.set(assignment.id, assignment);
+  }
+
+  /** A decision or verdict on a task this hub decides, for the federation log (nothing outside a federation). */
+  decision(entry: Unnumbered<'decision'>): void {
+    if (this.state.federated) this.decided.push(entry);
   }
 
   task(task: Task): void {
@@ -228,11 +264,32 @@ export class Transaction {
   }
 
   get empty(): boolean {
-    return this.tasks.size === 0 && this.agents.size === 0 && this.assignments.size === 0 && this.forgetCredentials.length === 0;
+    return this.tasks.size === 0 && this.agents.size === 0 && this.assignments.size === 0 && this.forgetCredentials.length === 0 && this.decided.length === 0;
+  }
+
+  /**
+   * What the federation log must learn from this transition, in order: tasks submitted here, the
+   * assignments and decisions of tasks this hub decides. Written in the same batch as the state.
+   */
+  private outbox(): Array<{ key: string; item: OutboxItem }> {
+    if (!this.state.federated) return [];
+    const items: OutboxItem[] = [];
+    for (const { taskId, envelope } of this.specs) {
+      const task = this.state.tasks.get(taskId);
+      if (task !== undefined && task.home === this.state.selfId) items.push({ type: 'task.announce', body: announceEntry(task, envelope) });
+    }
+    for (const id of this.made) {
+      const assignment = this.state.assignments.get(id) as Assignment;
+      const task = this.state.tasks.get(assignment.taskId);
+      if (task !== undefined && deciderOf(task) === this.state.selfId) items.push({ type: 'assignment', body: assignmentEntry(assignment, task) });
+    }
+    for (const body of this.decided) items.push({ type: 'decision', body });
+    return items.map((item) => ({ key: this.state.nextOutboxKey(), item }));
   }
 
   changes(): Changes {
     return {
+      outbox: this.outbox(),
       tasks: [...this.tasks.values()],
       agents: [...this.agents.values()],
       assignments: [...this.assignments.values()],

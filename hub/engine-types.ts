@@ -42,6 +42,8 @@ export interface TaskView {
   trustScore?: number;
   /** Why it is invalid/failed/abandoned, or, while it waits, why it is not running yet. */
   reason?: string;
+  /** The hub that took the task over when its home fell silent (docs/FEDERATION.md); absent while the home decides. */
+  decider?: string;
 }
 
 export interface AgentView {
@@ -63,6 +65,8 @@ export interface NetworkView {
   resources: { total: Resources; free: Resources };
   averageTrust: number;
   tasks: Record<TaskStatus, number>;
+  /** In a federation: the same totals over every hub's agents and tasks this hub knows of (the fields above are its own). */
+  federation?: Omit<NetworkView, 'federation'> & { hubs: number };
 }
 
 /** What an agent receives from POST /v1/work. */

@@ -35,6 +35,7 @@ export function taskView(state: EngineState, task: Task): TaskView {
   };
   if (task.result !== undefined) view.result = { ...task.result, text: Buffer.from(task.result.stdout, 'base64').toString('utf8') };
   if (task.trustScore !== undefined) view.trustScore = task.trustScore;
+  if (task.decider !== undefined) view.decider = task.decider;
   const reason = task.reason ?? waitingReason(state, task);
   if (reason !== undefined) view.reason = reason;
   return view;
@@ -77,13 +78,19 @@ export function listTasks(state: EngineState, filter: TaskFilter): TaskView[] {
   return out;
 }
 
-/** Resources and trust of the ACTIVE agents: what the network can do now. */
-export function networkView(state: EngineState): NetworkView {
+/**
+ * Resources and trust of the ACTIVE agents: what the network can do now. With `only`, just the
+ * agents and tasks it picks (a federated hub's own, beside everything it knows of).
+ */
+export function networkView(state: EngineState, only?: { agent(agent: Agent): boolean; task(task: Task): boolean }): NetworkView {
   let active = 0;
+  let known = 0;
   let trust = 0;
   let total = NO_RESOURCES;
   let free = NO_RESOURCES;
   for (const agent of state.agents.values()) {
+    if (only !== undefined && !only.agent(agent)) continue;
+    known += 1;
     if (!agent.active) continue;
     active += 1;
     trust += agent.trust;
@@ -91,10 +98,15 @@ export function networkView(state: EngineState): NetworkView {
     const available = state.capacity.get(agent.id)?.available;
     if (available !== undefined) free = addResources(free, available);
   }
+  let tasks = state.countByStatus();
+  if (only !== undefined) {
+    tasks = Object.fromEntries(Object.keys(tasks).map((status) => [status, 0])) as typeof tasks;
+    for (const task of state.tasks.values()) if (only.task(task)) tasks[task.status] += 1;
+  }
   return {
-    agents: { active, inactive: state.agents.size - active, total: state.agents.size },
+    agents: { active, inactive: known - active, total: known },
     resources: { total, free },
     averageTrust: active === 0 ? 0 : Math.round((trust / active) * 1000) / 1000,
-    tasks: state.countByStatus(),
+    tasks,
   };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { createSigner, loadOrCreateKeyFile, type Signer, Verifier } from '../keys/index.ts';
-import { digestOf, type MessageType, type Opened, open, ReplayGuard, seal } from '../protocol/index.ts';
+import { digestOf, type Envelope, type MessageType, type Opened, open, ReplayGuard, type Resources, seal } from '../protocol/index.ts';
 import {
   type Agent,
   addResources,
@@ -27,6 +27,9 @@ import { addressBlock } from './engine-address.ts';
 import { closeAssignment, type RoundContext, settleRound } from './engine-rounds.ts';
 import { EngineState, Transaction } from './engine-state.ts';
 import type { AgentView, HubEngine, HubEvent, NetworkView, RegistryAuth, TaskFilter, TaskView, WorkGrant } from './engine-types.ts';
+import type { Verdict } from './federation/federation.ts';
+import { withDecider } from './federated/decider.ts';
+import { imageInvalidEntry, type OutboxItem } from './federated/entries.ts';
 import { agentView, listTasks, networkView, taskView } from './engine-views.ts';
 import {
   AgentInactiveError,
@@ -83,6 +86,11 @@ export interface HubEngineOptions {
   freshness: { maxAgeMs: number; maxSkewMs: number };
   /** How long a successful image validation is reused (default 60 s; 0: pull for every task). */
   imageCacheMs?: number;
+  /**
+   * In a federation (hub/federation-bridge.ts): tasks are logged for the other hubs, and nothing is
+   * scheduled or decided until the bridge has synced and calls resumeDeciding().
+   */
+  federated?: boolean;
 }
 
 export interface TickReport {
@@ -112,10 +120,42 @@ export interface EngineStats {
   tasks: Record<TaskStatus, number>;
 }
 
-export interface HubEngineControl extends HubEngine {
+export interface HubEngineControl extends HubEngine, FederatedEngine {
   /** One scheduling pass (health, then assignment); passes never overlap, later calls queue. */
   tick(): Promise<TickReport>;
   stats(): EngineStats;
+}
+
+/** What the engine asks of the federation bridge. */
+export interface FederationLink {
+  /** Signs the outbox into the federation log and gossips it; resolves when done (never rejects). */
+  drain(): Promise<void>;
+  /** Gossips an agent's envelope this hub accepted (registration, heartbeat, result). */
+  relay(envelope: Envelope): void;
+}
+
+/**
+ * The engine as the federation bridge drives it (docs/FEDERATION.md, "The engine in a
+ * federation"): verified messages of other hubs and their agents go in, the outbox comes out.
+ */
+export interface FederatedEngine {
+  attach(link: FederationLink): void;
+  /** Runs `change` (synchronous: nothing interleaves) as one state transition, committed as one batch. */
+  transact<T>(change: (ctx: RoundContext) => T): Promise<T>;
+  /** An agent's registration or heartbeat relayed by another hub; creates agents this hub never met. */
+  recordRemoteAgent(opened: Opened<'agent.register'> | Opened<'agent.heartbeat'>): Promise<Verdict>;
+  /** An agent's result relayed by another hub: recorded like one posted here, refused if forged. */
+  recordRemoteResult(opened: Opened<'result'>): Promise<Verdict>;
+  /** Starts scheduling and deciding (a federated engine starts held), settling what came meanwhile. */
+  resumeDeciding(): Promise<void>;
+  readonly deciding: boolean;
+  /** Takes over a task whose decider fell silent; false when there was nothing to take. */
+  adopt(taskId: string): Promise<boolean>;
+  /** Outbox entries not yet in the federation log, in order. */
+  pendingOutbox(): Array<{ key: string; item: OutboxItem }>;
+  outboxDone(keys: readonly string[]): Promise<void>;
+  /** The whole federation as this hub knows it (network() is this hub's own agents and tasks). */
+  federationNetwork(): NetworkView;
 }
 
 export function createHubEngine(components: HubEngineComponents, options: HubEngineOptions): HubEngineControl {
@@ -150,6 +190,7 @@ class Engine implements HubEngineControl {
   private tickErrors = 0;
   private lastTick?: TickReport;
   private lastTickError?: string;
+  private link?: FederationLink;
 
   constructor(components: HubEngineComponents, options: HubEngineOptions) {
     this.clock = components.clock ?? Date.now;
@@ -175,18 +216,24 @@ class Engine implements HubEngineControl {
     if (this.store !== undefined) return;
     const { pair } = await loadOrCreateKeyFile(join(this.options.dataDir, 'hub.key'), { passphrase: this.options.keyPassphrase });
     const store = await HubStore.open(this.options.dataDir);
+    const signer = createSigner(pair);
+    const federated = this.options.federated === true;
     try {
-      this.state = await loadState(store, this.params);
+      this.state = await loadState(store, this.params, (state) => {
+        state.selfId = signer.nodeId;
+        state.federated = federated;
+        state.deciding = !federated;
+      });
     } catch (err) {
       await store.close();
       throw err;
     }
-    this.signer = createSigner(pair);
+    this.signer = signer;
     this.store = store;
     this.stopping = new AbortController();
     this.startedAt = this.clock();
     // Validations cut short by the last stop (or a crash) start over.
-    for (const task of this.state.tasks.values()) if (task.status === 'validating') this.validate(task);
+    for (const task of this.state.tasks.values()) if (task.status === 'validating' && this.state.decides(task)) this.validate(task);
     if (this.options.tickMs > 0) this.schedule();
   }
 
@@ -215,34 +262,28 @@ class Engine implements HubEngineControl {
     const now = this.clock();
     const { name, resources } = opened.body;
     const before = this.state.agents.get(opened.nodeId);
-    const agent: Agent =
-      before === undefined
-        ? {
-            id: opened.nodeId,
-            publicKey: opened.signer,
-            name,
-            total: resources,
-            free: resources,
-            reserved: NO_RESOURCES,
-            trust: this.params.trust.initial,
-            active: true,
-            registeredAt: now,
-            lastHeartbeat: now,
-            addressBlock: block,
-            stats: { valid: 0, invalid: 0, consecutiveValid: 0 },
-          }
-        : { ...before, name, total: resources, addressBlock: block };
+    const agent: Agent = before === undefined ? { ...this.newAgent(opened, name, resources, now), addressBlock: block } : { ...before, name, total: resources, addressBlock: block };
     const tx = this.begin();
     tx.agent(agent);
     await this.commit(tx);
+    this.link?.relay(opened.envelope);
     return { agent: agentView(agent), created: before === undefined };
   }
 
   async heartbeat(envelope: unknown): Promise<AgentView> {
     const opened = this.open(envelope, 'agent.heartbeat', true);
-    const before = this.registered(opened.nodeId);
+    const view = await this.recordHeartbeat(opened, this.registered(opened.nodeId));
+    this.link?.relay(opened.envelope);
+    return view;
+  }
+
+  private newAgent(opened: Opened, name: string, resources: Resources, now: number): Agent {
+    return newAgentRecord(opened, name, resources, this.params.trust.initial, now);
+  }
+
+  private async recordHeartbeat(opened: Opened<'agent.heartbeat'>, before: Agent): Promise<AgentView> {
     const agent: Agent = { ...before, total: opened.body.total, free: opened.body.free, lastHeartbeat: this.clock(), active: true };
-    if (before.active && before.total.cpu === agent.total.cpu && before.total.ramGb === agent.total.ramGb) {
+    if (this.state.agents.get(before.id) === before && before.active && before.total.cpu === agent.total.cpu && before.total.ramGb === agent.total.ramGb) {
       // Free resources and liveness change with every heartbeat but matter only while this hub
       // runs (after a restart every agent gets a fresh grace period), so they stay in memory: a
       // store write per heartbeat would cost more than verifying its signature. Any later
@@ -282,6 +323,12 @@ class Engine implements HubEngineControl {
 
   async submitResult(envelope: unknown): Promise<{ assignmentId: string; duplicate: boolean; task: TaskView }> {
     const opened = this.open(envelope, 'result', false);
+    const answer = await this.recordResult(opened);
+    if (!answer.duplicate) this.link?.relay(opened.envelope);
+    return answer;
+  }
+
+  private async recordResult(opened: Opened<'result'>): Promise<{ assignmentId: string; duplicate: boolean; task: TaskView }> {
     const body = opened.body;
     const assignment = this.state.assignments.get(body.assignmentId);
     if (assignment === undefined) throw new AssignmentNotFoundError(body.assignmentId);
@@ -342,7 +389,8 @@ class Engine implements HubEngineControl {
       tx.credentials.push({ taskId: task.id, auth });
     }
     await this.commit(tx);
-    this.validate(task);
+    // A federated hub that has not synced yet validates once it decides again (resumeDeciding).
+    if (this.state.decides(task)) this.validate(task);
     return { task: taskView(this.state, task), created: true };
   }
 
@@ -361,6 +409,98 @@ class Engine implements HubEngineControl {
   }
 
   network(): NetworkView {
+    if (!this.state.federated) return networkView(this.state);
+    const self = this.state.selfId;
+    // Its own: the agents that registered here, the tasks submitted here.
+    return networkView(this.state, { agent: (a) => a.addressBlock !== undefined, task: (t) => t.home === self });
+  }
+
+  // --- federation (hub/federation-bridge.ts, docs/FEDERATION.md) --------------------------------
+
+  attach(link: FederationLink): void {
+    this.link = link;
+  }
+
+  get deciding(): boolean {
+    return this.state.deciding;
+  }
+
+  async transact<T>(change: (ctx: RoundContext) => T): Promise<T> {
+    this.running();
+    const tx = this.begin();
+    const value = change(this.roundContext(tx, this.clock()));
+    await this.commit(tx);
+    return value;
+  }
+
+  async recordRemoteAgent(opened: Opened<'agent.register'> | Opened<'agent.heartbeat'>): Promise<Verdict> {
+    this.running();
+    const now = this.clock();
+    const known = this.state.agents.get(opened.nodeId);
+    if (opened.type === 'agent.heartbeat') {
+      const { total } = (opened as Opened<'agent.heartbeat'>).body;
+      await this.recordHeartbeat(opened as Opened<'agent.heartbeat'>, known ?? this.newAgent(opened, `agent-${opened.nodeId.slice(0, 8)}`, total, now));
+      return 'accept';
+    }
+    const { name, resources } = (opened as Opened<'agent.register'>).body;
+    if (known !== undefined && known.name === name && known.total.cpu === resources.cpu && known.total.ramGb === resources.ramGb) return 'ignore';
+    const tx = this.begin();
+    tx.agent(known === undefined ? this.newAgent(opened, name, resources, now) : { ...known, name, total: resources });
+    await this.commit(tx);
+    return 'accept';
+  }
+
+  async recordRemoteResult(opened: Opened<'result'>): Promise<Verdict> {
+    this.running();
+    try {
+      return (await this.recordResult(opened)).duplicate ? 'ignore' : 'accept';
+    } catch (err) {
+      // Not known here, or closed already: nothing to learn. Not the assigned agent's, or not
+      // consistent with its assignment or with itself: a forgery.
+      if (err instanceof AssignmentNotFoundError || err instanceof AssignmentClosedError) return 'ignore';
+      if (err instanceof NotYourAssignmentError || err instanceof ResultMismatchError || err instanceof ResultInvalidError || err instanceof ResultConflictError) return 'reject';
+      throw err;
+    }
+  }
+
+  async resumeDeciding(): Promise<void> {
+    if (this.state.deciding) return;
+    this.running();
+    this.state.deciding = true;
+    const tx = this.begin();
+    const ctx = this.roundContext(tx, this.clock());
+    for (const task of [...this.state.tasks.values()]) {
+      if (!this.state.decides(task)) continue;
+      this.state.putTask(task); // back into the backlog if it waits for agents
+      settleRound(ctx, task.id); // results that arrived while decisions were held
+    }
+    await this.commit(tx);
+    for (const task of this.state.tasks.values()) if (task.status === 'validating' && this.state.decides(task)) this.validate(task);
+  }
+
+  async adopt(taskId: string): Promise<boolean> {
+    const task = this.state.tasks.get(taskId);
+    if (task === undefined || isTerminal(task.status) || !this.state.deciding || this.state.decides(task)) return false;
+    const tx = this.begin();
+    tx.task(withDecider(task, this.identity.nodeId));
+    settleRound(this.roundContext(tx, this.clock()), taskId);
+    await this.commit(tx);
+    const current = this.state.tasks.get(taskId);
+    if (current?.status === 'validating') this.validate(current);
+    return true;
+  }
+
+  pendingOutbox(): Array<{ key: string; item: OutboxItem }> {
+    return [...this.state.outbox].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, item]) => ({ key, item }));
+  }
+
+  async outboxDone(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    for (const key of keys) this.state.outbox.delete(key);
+    await this.running().store.commit({ outboxDone: keys });
+  }
+
+  federationNetwork(): NetworkView {
     return networkView(this.state);
   }
 
@@ -509,6 +649,7 @@ class Engine implements HubEngineControl {
         } else {
           tx.task(transition(current, 'invalid', this.clock(), verdict.reason));
           tx.forgetCredentials.push(task.id);
+          tx.decision(imageInvalidEntry(task.id));
         }
         await this.commit(tx);
       })
@@ -557,7 +698,11 @@ class Engine implements HubEngineControl {
   private async commit(tx: Transaction): Promise<void> {
     for (const id of tx.forgetCredentials) this.state.credentials.delete(id);
     if (tx.empty) return;
-    await this.running().store.commit(tx.changes());
+    const changes = tx.changes();
+    await this.running().store.commit(changes);
+    for (const { key, item } of changes.outbox ?? []) this.state.outbox.set(key, item);
+    // Answered once the federation has it: a hub killed right after answering loses nothing.
+    if ((changes.outbox?.length ?? 0) > 0) await this.link?.drain();
     if (this.listeners.size === 0) return;
     // A task whose assignments moved changed too, as its view shows them.
     const taskIds = new Set([...tx.tasks.keys(), ...[...tx.assignments.values()].map((a) => a.taskId)]);
@@ -586,8 +731,25 @@ class Engine implements HubEngineControl {
   }
 }
 
+/** A new agent record, active: trust starts at the initial value, its record empty. */
+export function newAgentRecord(signed: Pick<Opened, 'nodeId' | 'signer'>, name: string, resources: Resources, trust: number, now: number): Agent {
+  return {
+    id: signed.nodeId,
+    publicKey: signed.signer,
+    name,
+    total: resources,
+    free: resources,
+    reserved: NO_RESOURCES,
+    trust,
+    active: true,
+    registeredAt: now,
+    lastHeartbeat: now,
+    stats: { valid: 0, invalid: 0, consecutiveValid: 0 },
+  };
+}
+
 /** Rejects an `ok` result whose digest does not match the stdout and exit code it carries. */
-function checkDigest(body: Opened<'result'>['body']): void {
+export function checkDigest(body: Opened<'result'>['body']): void {
   if (body.digest === null || body.exitCode === null) throw new ResultInvalidError(body.assignmentId, 'an ok result needs an exit code and a digest');
   // Only a complete stdout can be checked: the digest covers all of it, the report may keep less.
   if (!body.truncated && digestOf(body.exitCode, Buffer.from(body.stdout, 'base64')) !== body.digest) {
@@ -606,9 +768,12 @@ function copyAuth(auth: RegistryAuth): RegistryAuth {
  * assignments (the batches keep them equal; recomputing makes that an invariant of loading).
  * Results of rounds still open are read back, for the decision to come.
  */
-async function loadState(store: HubStore, params: CoreParams): Promise<EngineState> {
+async function loadState(store: HubStore, params: CoreParams, setup: (state: EngineState) => void): Promise<EngineState> {
   const stored = await store.load();
   const state = new EngineState(params);
+  setup(state);
+  for (const { key, item } of stored.outbox) state.outbox.set(key, item);
+  state.outboxSeq = stored.outbox.reduce((max, { key }) => Math.max(max, Number(key)), 0);
   const reserved = new Map<string, Assignment['reserved']>();
   const byIssue = stored.assignments.sort((a, b) => a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : 1));
   const tasks = new Map(stored.tasks.map((t) => [t.id, t]));

@@ -1,10 +1,12 @@
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import type { FastifyInstance } from 'fastify';
+import { loadOrCreateKeyFile } from '../keys/index.ts';
 import packageJson from '../package.json' with { type: 'json' };
 import type { HubConfig } from './config.ts';
-import { createHubEngine } from './engine.ts';
-import type { HubEngine } from './engine-types.ts';
+import { createHubEngine, type HubEngineControl } from './engine.ts';
+import { createFederationBridge, type FederationBridge } from './federation-bridge.ts';
 import { createHubMetrics } from './http/metrics.ts';
 import { buildHubApp } from './http/server.ts';
 
@@ -13,8 +15,10 @@ export interface RunningHub {
   readonly id: string;
   /** Where the HTTP API listens, e.g. http://127.0.0.1:8080 (the real port when 0 was asked). */
   readonly url: string;
-  readonly engine: HubEngine;
+  readonly engine: HubEngineControl;
   readonly app: FastifyInstance;
+  /** Its federation, when started with a listen address. */
+  readonly federation?: FederationBridge;
   /** Stops taking requests (open event streams are ended), then stops the engine. */
   stop(): Promise<void>;
 }
@@ -33,9 +37,10 @@ function urlOf(address: AddressInfo): string {
 
 /**
  * Starts a hub: its engine on the data dir (Docker from DOCKER_HOST or the default socket, for
- * image validation), then the HTTP API in front of it.
+ * image validation), its federation when it has a listen address, then the HTTP API in front.
  */
 export async function startHub(config: HubConfig, options: StartHubOptions = {}): Promise<RunningHub> {
+  const federated = config.federation.listen.length > 0;
   const engine = createHubEngine(
     { docker: new Dockerode() },
     {
@@ -45,14 +50,25 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
       freshness: { maxAgeMs: config.freshnessMs, maxSkewMs: config.clockSkewMs },
       validationConcurrency: config.validationConcurrency,
       imageCacheMs: config.imageCacheMs,
+      federated,
       ...(options.keyPassphrase === undefined ? {} : { keyPassphrase: options.keyPassphrase }),
     },
   );
   const metrics = createHubMetrics(engine);
   await engine.start();
 
-  let app: FastifyInstance;
+  let app: FastifyInstance | undefined;
+  let federation: FederationBridge | undefined;
   try {
+    if (federated) {
+      const { pair } = await loadOrCreateKeyFile(join(config.dataDir, 'hub.key'), { passphrase: options.keyPassphrase });
+      // Its lines go through the HTTP server's logger, which exists once the app is built.
+      const line = (level: 'info' | 'warn' | 'debug') => (message: string, fields?: Record<string, unknown>) => app?.log[level]({ component: 'federation', ...fields }, message);
+      federation = createFederationBridge(
+        { engine, identity: pair, dataDir: config.dataDir, params: config.params, logger: { info: line('info'), warn: line('warn'), debug: line('debug') } },
+        config.federation,
+      );
+    }
     app = await buildHubApp({
       engine,
       metrics,
@@ -62,20 +78,27 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
       resultBodyLimit: config.resultBodyLimit,
       sseKeepAliveMs: config.sseKeepAliveMs,
       log: config.logLevel === 'silent' ? false : { level: config.logLevel, stream: options.logStream ?? process.stderr },
+      ...(federation === undefined ? {} : { federation }),
     });
+    await federation?.start();
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {
+    await app?.close();
+    await federation?.stop();
     await engine.stop();
     throw err;
   }
-  const url = urlOf(app.server.address() as AddressInfo);
+  const server = app;
+  const url = urlOf(server.server.address() as AddressInfo);
   return {
     id: engine.identity.nodeId,
     url,
     engine,
-    app,
+    app: server,
+    ...(federation === undefined ? {} : { federation }),
     async stop() {
-      await app.close();
+      await server.close();
+      await federation?.stop();
       await engine.stop();
     },
   };

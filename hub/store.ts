@@ -5,6 +5,7 @@ import { Level } from 'level';
 import type { Envelope } from '../protocol/messages.ts';
 import type { Agent, Assignment, Task } from '../src/core/model.ts';
 import type { RegistryAuth } from './engine-types.ts';
+import type { OutboxItem } from './federated/entries.ts';
 import { StoreSchemaError } from './errors.ts';
 
 /**
@@ -33,6 +34,8 @@ export interface StoredState {
   agents: Agent[];
   assignments: Assignment[];
   credentials: Map<string, RegistryAuth>;
+  /** Federation log entries committed but not signed into the log yet, in key order. */
+  outbox: Array<{ key: string; item: OutboxItem }>;
 }
 
 /** One state transition. Everything in it is written in a single atomic batch. */
@@ -45,6 +48,10 @@ export interface Changes {
   credentials?: ReadonlyArray<{ taskId: string; auth: RegistryAuth }>;
   /** Task ids whose credentials are no longer needed (the task reached a final state). */
   forgetCredentials?: readonly string[];
+  /** What the federation log must learn from this transition (docs/FEDERATION.md): kept until it is signed in. */
+  outbox?: ReadonlyArray<{ key: string; item: OutboxItem }>;
+  /** Outbox keys now signed into the log. */
+  outboxDone?: readonly string[];
 }
 
 type JsonSublevel = AbstractSublevel<Level<string, string>, string | Buffer | Uint8Array, string, unknown>;
@@ -58,6 +65,7 @@ export class HubStore {
   private readonly results: JsonSublevel;
   private readonly credentials: JsonSublevel;
   private readonly meta: JsonSublevel;
+  private readonly outbox: JsonSublevel;
   private tail: Promise<void> = Promise.resolve();
 
   private constructor(location: string) {
@@ -70,6 +78,7 @@ export class HubStore {
     this.results = this.db.sublevel<string, unknown>('results', json);
     this.credentials = this.db.sublevel<string, unknown>('credentials', json);
     this.meta = this.db.sublevel<string, unknown>('meta', json);
+    this.outbox = this.db.sublevel<string, unknown>('outbox', json);
   }
 
   /** Opens (creating) `<dataDir>/db`; the data dir is private to the hub (mode 0700). */
@@ -96,7 +105,8 @@ export class HubStore {
     const credentials = new Map(
       (await this.credentials.iterator().all()) as Array<[string, RegistryAuth]>,
     );
-    return { tasks, agents, assignments, credentials };
+    const outbox = ((await this.outbox.iterator().all()) as Array<[string, OutboxItem]>).map(([key, item]) => ({ key, item }));
+    return { tasks, agents, assignments, credentials, outbox };
   }
 
   commit(changes: Changes): Promise<void> {
@@ -108,6 +118,8 @@ export class HubStore {
     for (const { assignmentId, envelope } of changes.results ?? []) batch.put(assignmentId, envelope, { sublevel: this.results });
     for (const { taskId, auth } of changes.credentials ?? []) batch.put(taskId, auth, { sublevel: this.credentials });
     for (const taskId of changes.forgetCredentials ?? []) batch.del(taskId, { sublevel: this.credentials });
+    for (const { key, item } of changes.outbox ?? []) batch.put(key, item, { sublevel: this.outbox });
+    for (const key of changes.outboxDone ?? []) batch.del(key, { sublevel: this.outbox });
     const write = this.tail.then(() => batch.write());
     // The chain must survive a failed write (the caller sees the failure through `write`).
     this.tail = write.catch(() => undefined);

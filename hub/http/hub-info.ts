@@ -4,15 +4,18 @@ import { Type } from '@sinclair/typebox';
 import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import type { HubEngine } from '../engine-types.ts';
 import { errorResponses } from './errors.ts';
+import type { FederationSource } from './federation.ts';
 import { HubInfoSchema, NetworkViewSchema } from './schemas.ts';
 
 export interface HubInfoRoutesOptions {
   engine: HubEngine;
   version: string;
+  /** In a federation, /v1/network adds its totals beside this hub's own. */
+  federation?: FederationSource;
 }
 
 /** Who this hub is, what its network looks like, and whether it is up. */
-export const hubInfoRoutes: FastifyPluginAsync<HubInfoRoutesOptions> = async (base, { engine, version }) => {
+export const hubInfoRoutes: FastifyPluginAsync<HubInfoRoutesOptions> = async (base, { engine, version, federation }) => {
   const app = base.withTypeProvider<TypeBoxProvider>();
 
   app.get(
@@ -31,12 +34,12 @@ export const hubInfoRoutes: FastifyPluginAsync<HubInfoRoutesOptions> = async (ba
     '/v1/network',
     {
       schema: {
-        summary: 'Agents, resources, average trust and tasks by status',
+        summary: 'Agents, resources, average trust and tasks by status (in a federation: this hub\'s own, and `federation` for all)',
         tags: ['hub'],
         response: { 200: NetworkViewSchema, ...errorResponses },
       },
     },
-    async () => engine.network(),
+    async () => (federation === undefined ? engine.network() : { ...engine.network(), federation: federation.totals() }),
   );
 
   app.get(

@@ -77,6 +77,7 @@ export const TaskViewSchema = Type.Object(
     ),
     trustScore: Type.Optional(Type.Number({ description: '0-10: the winning share of the deciding weight, times ten' })),
     reason: Type.Optional(Type.String({ description: 'why it is invalid, failed or abandoned, or why it is not running yet' })),
+    decider: Type.Optional(NodeId),
   },
   closed,
 );
@@ -103,12 +104,22 @@ export const AgentViewSchema = Type.Object(
   closed,
 );
 
+const networkTotals = {
+  agents: Type.Object({ active: Type.Integer(), inactive: Type.Integer(), total: Type.Integer() }, closed),
+  resources: Type.Object({ total: Resources, free: Resources }, closed),
+  averageTrust: Type.Number(),
+  tasks: Type.Object(Object.fromEntries(TASK_STATUSES.map((s) => [s, Type.Integer()])) as Record<(typeof TASK_STATUSES)[number], TInteger>, closed),
+};
+
 export const NetworkViewSchema = Type.Object(
   {
-    agents: Type.Object({ active: Type.Integer(), inactive: Type.Integer(), total: Type.Integer() }, closed),
-    resources: Type.Object({ total: Resources, free: Resources }, closed),
-    averageTrust: Type.Number(),
-    tasks: Type.Object(Object.fromEntries(TASK_STATUSES.map((s) => [s, Type.Integer()])) as Record<(typeof TASK_STATUSES)[number], TInteger>, closed),
+    ...networkTotals,
+    federation: Type.Optional(
+      Type.Object(
+        { hubs: Type.Integer({ description: 'hubs this one knows of, itself included' }), ...networkTotals },
+        { ...closed, description: 'in a federation: the totals over every hub this one knows of; the fields beside are its own' },
+      ),
+    ),
   },
   closed,
 );

@@ -5,6 +5,7 @@ import type { HubEngine } from '../engine-types.ts';
 import { agentRoutes } from './agents.ts';
 import { answerClientError, classify, errorBody, installErrorCatalogue } from './errors.ts';
 import { eventRoutes } from './events.ts';
+import { type FederationSource, federationRoutes } from './federation.ts';
 import { hubInfoRoutes } from './hub-info.ts';
 import { type HubMetrics, instrumentRequests, metricsRoutes } from './metrics.ts';
 import { installRateLimits, type RateLimitSettings } from './rate-limit.ts';
@@ -24,6 +25,8 @@ export interface HubHttpOptions {
   /** How often an idle event stream gets a keep-alive comment. */
   sseKeepAliveMs: number;
   log: { level: string; stream?: NodeJS.WritableStream } | false;
+  /** The federation bridge, when the hub runs in one (GET /v1/federation, totals in /v1/network). */
+  federation?: FederationSource;
 }
 
 /**
@@ -96,7 +99,8 @@ export async function buildHubApp(options: HubHttpOptions): Promise<FastifyInsta
   await app.register(agentRoutes, { engine, signerLimit });
   await app.register(workRoutes, { engine, signerLimit, resultBodyLimit: options.resultBodyLimit });
   await app.register(taskRoutes, { engine, signerLimit });
-  await app.register(hubInfoRoutes, { engine, version: options.version });
+  await app.register(hubInfoRoutes, { engine, version: options.version, ...(options.federation === undefined ? {} : { federation: options.federation }) });
+  await app.register(federationRoutes, { federation: options.federation });
   await app.register(eventRoutes, { engine, keepAliveMs: options.sseKeepAliveMs });
   await app.register(metricsRoutes, { metrics: options.metrics });
   return app;

@@ -8,23 +8,32 @@ import {
   type Decision,
   type RoundOutcome,
   type SchedulingPolicy,
+  type SpotCheckVerdict,
   type Task,
   type ValidationPolicy,
   type WaitReason,
   addResources,
   afterFailedRound,
+  assignmentDeadline,
   collectVotes,
   explainWaiting,
+  extendRound,
   findExpiredAssignments,
   findInactiveAgents,
   isOpen,
   isTerminal,
+  judgeSpotCheck,
+  mayHoldReplica,
+  mayRunSubmittedWork,
   planAssignments,
   recordAssignments,
+  recordVerdict,
   roundOutcome,
   selectActiveQueue,
+  startingReplicas,
   subtractResources,
   transition,
+  verdictOf,
 } from '../../src/core/index.ts';
 
 /**
@@ -47,6 +56,8 @@ export interface HubListener {
   decided?(task: Task, decision: Decision): void;
   /** A task reached validated or abandoned. */
   finished?(task: Task): void;
+  /** A known-answer task was answered (spot-check.ts). */
+  spotChecked?(task: Task, agentId: string, verdict: SpotCheckVerdict): void;
 }
 
 export interface SimHubOptions {
@@ -56,6 +67,10 @@ export interface SimHubOptions {
   listener?: HubListener;
   /** Drop finished tasks and their assignments from memory (long runs); counters stay. */
   forgetFinished?: boolean;
+  /** Uniform in [0, 1): what the validation policy draws its random cross-checks from (adaptive replication). */
+  random?: () => number;
+  /** Placement diversity (core: mayHoldReplica): no two replicas of a task in one address block. */
+  diversity?: boolean;
 }
 
 export interface AgentInit {
@@ -63,6 +78,8 @@ export interface AgentInit {
   name: string;
   total: Resources;
   trust: number;
+  /** The network address block it registers from (placement diversity). */
+  addressBlock?: string;
 }
 
 const NO_RESOURCES: Resources = Object.freeze({ cpu: 0, ramGb: 0 });
@@ -81,9 +98,13 @@ export class SimHub {
   /** Open assignments by agent: what expires when an agent goes silent. */
   readonly #openByAgent = new Map<string, Set<Assignment>>();
   /** Counters a report reads. */
-  readonly counts = { submitted: 0, validated: 0, abandoned: 0, decisions: 0, failedRounds: 0, assignments: 0, expired: 0, cancelled: 0, failedReports: 0, inactiveAgents: 0 };
+  readonly counts = { submitted: 0, validated: 0, abandoned: 0, decisions: 0, undecided: 0, failedRounds: 0, assignments: 0, expired: 0, cancelled: 0, failedReports: 0, inactiveAgents: 0, spotChecks: 0, liarsCaught: 0 };
   readonly #listener: HubListener;
   readonly #forgetFinished: boolean;
+  readonly #random: (() => number) | undefined;
+  readonly #diversity: boolean;
+  /** Known-answer tasks (spot-checks) and their answers: judged against it, not voted on. */
+  readonly #known = new Map<string, string>();
   /** Tasks in status in_queue: the active queue of the last pass that still waits for agents. */
   readonly #inQueue = new Set<string>();
   #nextAssignment = 0;
@@ -95,6 +116,8 @@ export class SimHub {
     this.backlog = new Backlog(options.params);
     this.#listener = options.listener ?? {};
     this.#forgetFinished = options.forgetFinished ?? false;
+    this.#random = options.random;
+    this.#diversity = options.diversity ?? false;
   }
 
   // ---- agents -------------------------------------------------------------------------------
@@ -115,6 +138,7 @@ export class SimHub {
       lastHeartbeat: now,
       stats: { valid: 0, invalid: 0, consecutiveValid: 0 },
     };
+    if (init.addressBlock !== undefined) agent.addressBlock = init.addressBlock;
     this.agents.set(agent.id, agent);
     this.index.upsert(agent);
     return agent;
@@ -135,9 +159,30 @@ export class SimHub {
   /** A submitted task whose image validated at once: pending, in the backlog. */
   submit(id: string, spec: TaskSpecBody, now: number): Task {
     const created: Task = { id, submitter: 'simulation', spec, status: 'validating', submittedAt: now, transitions: [{ status: 'validating', at: now }], staleness: 0, round: 0, assignments: [], home: 'sim-hub' };
-    const task = this.#set(transition(created, 'pending', now));
+    const task = this.#set(this.#startingReplicas(transition(created, 'pending', now)));
     this.counts.submitted++;
     return task;
+  }
+
+  /**
+   * Hands `agentId`, as it asks for work, a known-answer task (spot-check.ts): one replica, whose
+   * answer is judged against `known` instead of being voted on; not counted among the submitted
+   * tasks. False (nothing happens) when the agent has no room for it now.
+   */
+  assignSpotCheck(agentId: string, id: string, spec: TaskSpecBody, known: string, now: number): boolean {
+    const entry = this.index.get(agentId);
+    if (entry === undefined || !entry.active || entry.available.cpu < spec.cpu || entry.available.ramGb < spec.ramGb) return false;
+    const created: Task = { id, submitter: 'simulation', spec, status: 'validating', submittedAt: now, transitions: [{ status: 'validating', at: now }], staleness: 0, round: 0, assignments: [], home: 'sim-hub', replicas: 1 };
+    this.#known.set(id, known);
+    this.counts.spotChecks++;
+    const pending = transition(created, 'pending', now);
+    const reserved: Resources = { cpu: spec.cpu, ramGb: spec.ramGb };
+    this.index.reserve(agentId, reserved);
+    const assignment = this.#open(pending, agentId, 1, reserved, assignmentDeadline(pending, now, this.params), now);
+    const task = this.#set(recordAssignments(pending, [assignment.id], now));
+    this.counts.assignments++;
+    this.#listener.assigned?.(assignment, task);
+    return true;
   }
 
   /** Why a task is not running, as `dcloud status` would say it. */
@@ -170,21 +215,15 @@ export class SimHub {
    */
   schedule(now: number): number {
     const queue = selectActiveQueue(this.backlog, this.params.scheduling.activeQueueSize, now, this.scheduling);
-    const plan = planAssignments({ queue, index: this.index, openAssignments: (id) => this.#openReplicas(id), params: this.params, now });
+    const eligible = this.#diversity || this.params.validation.policy === 'credibility' ? (task: Task, agentId: string, alongside: readonly string[]) => this.#eligible(task, agentId, alongside) : undefined;
+    const plan = planAssignments({ queue, index: this.index, openAssignments: (id) => this.#openReplicas(id), params: this.params, now, eligible });
     const made: Array<[Assignment, string]> = [];
     for (const [taskId, planned] of Map.groupBy(plan.assignments, (p) => p.taskId)) {
       const task = this.#task(taskId);
       const round = task.status === 'in_progress' ? task.round : task.round + 1;
       const ids: string[] = [];
       for (const p of planned) {
-        const assignment: Assignment = { id: `as${this.#nextAssignment++}`, taskId, agentId: p.agentId, round, status: 'assigned', issuedAt: now, deadline: p.deadline, reserved: p.reserved };
-        const agent = this.#agent(p.agentId);
-        agent.reserved = addResources(agent.reserved, p.reserved);
-        this.assignments.set(assignment.id, assignment);
-        this.open.set(assignment.id, assignment);
-        let held = this.#openByAgent.get(agent.id);
-        if (held === undefined) this.#openByAgent.set(agent.id, (held = new Set()));
-        held.add(assignment);
+        const assignment = this.#open(task, p.agentId, round, p.reserved, p.deadline, now);
         ids.push(assignment.id);
         made.push([assignment, taskId]);
       }
@@ -202,6 +241,19 @@ export class SimHub {
     this.counts.assignments += made.length;
     for (const [assignment, taskId] of made) this.#listener.assigned?.(assignment, this.#task(taskId));
     return made.length;
+  }
+
+  /** A new open assignment, its reservation (already made in the index) added to its agent. */
+  #open(task: Task, agentId: string, round: number, reserved: Resources, deadline: number, now: number): Assignment {
+    const assignment: Assignment = { id: `as${this.#nextAssignment++}`, taskId: task.id, agentId, round, status: 'assigned', issuedAt: now, deadline, reserved };
+    const agent = this.#agent(agentId);
+    agent.reserved = addResources(agent.reserved, reserved);
+    this.assignments.set(assignment.id, assignment);
+    this.open.set(assignment.id, assignment);
+    let held = this.#openByAgent.get(agent.id);
+    if (held === undefined) this.#openByAgent.set(agent.id, (held = new Set()));
+    held.add(assignment);
+    return assignment;
   }
 
   // ---- what agents do -----------------------------------------------------------------------
@@ -279,9 +331,21 @@ export class SimHub {
   }
 
   #decide(inProgress: Task, reported: Assignment[], now: number): void {
-    const completed = transition(inProgress, 'completed', now);
+    const known = this.#known.get(inProgress.id);
+    if (known !== undefined) {
+      this.#judge(inProgress, reported, known, now);
+      return;
+    }
     const votes = collectVotes(reported, (id) => this.#agent(id).trust);
-    const decision = this.validation.decide(votes, { task: completed, currentTrust: (id) => this.agents.get(id)?.trust, agent: (id) => this.agents.get(id) });
+    const context = { task: inProgress, currentTrust: (id: string) => this.agents.get(id)?.trust, agent: (id: string) => this.agents.get(id), random: this.#random };
+    const decision = this.validation.decide(votes, context);
+    if (decision.outcome === 'undecided') {
+      // More replicas in the same round: the task stays in_progress and goes back to the backlog.
+      this.counts.undecided++;
+      this.#set(extendRound(inProgress, decision, reported.length));
+      return;
+    }
+    const completed = transition(inProgress, 'completed', now);
     this.counts.decisions++;
     for (const change of decision.trustChanges) {
       const agent = this.#agent(change.agentId);
@@ -307,10 +371,29 @@ export class SimHub {
     }
   }
 
+  /** A spot-check's one replica reported: judged against the known answer. */
+  #judge(inProgress: Task, reported: Assignment[], known: string, now: number): void {
+    const [replica] = reported;
+    const agent = this.#agent((replica as Assignment).agentId);
+    const verdict = judgeSpotCheck(agent, (replica as Assignment).digest as string, known, this.params);
+    agent.stats = verdict.stats;
+    if (agent.trust !== verdict.trust) {
+      agent.trust = verdict.trust;
+      this.index.upsert(agent);
+    }
+    if (!verdict.passed) this.counts.liarsCaught++;
+    this.#known.delete(inProgress.id);
+    const validated = transition(transition(inProgress, 'completed', now), 'validated', now, verdict.passed ? 'spot-check passed' : 'spot-check failed: the agent lied');
+    validated.result = { digest: known, stdout: '', exitCode: 0 };
+    this.#set(validated);
+    this.#listener.spotChecked?.(validated, agent.id, verdict);
+    this.#finish(validated);
+  }
+
   #failRound(task: Task, now: number, reason: string): void {
     this.counts.failedRounds++;
     this.#cancelOpen(task);
-    const next = this.#set(afterFailedRound(task, now, this.params, reason));
+    const next = this.#set(this.#startingReplicas(afterFailedRound(task, now, this.params, reason)));
     if (next.status === 'abandoned') {
       this.counts.abandoned++;
       this.#finish(next);
@@ -379,6 +462,32 @@ export class SimHub {
     return task.status === 'in_progress' && roundOutcome(task, this.#roundAssignments(task)).kind === 'needs-replicas';
   }
 
+  /** A new round starts with the replicas the validation policy wants (credibility: few, then more). */
+  #startingReplicas(task: Task): Task {
+    if (this.#known.has(task.id)) return task;
+    const replicas = startingReplicas(this.params, task);
+    if (replicas === task.spec.overlap) {
+      const { replicas: _previous, ...rest } = task;
+      return rest;
+    }
+    return { ...task, replicas };
+  }
+
+  /**
+   * May `agentId` run a replica of `task`? Under the credibility policy, submitted tasks go only
+   * to agents past probation; with diversity, never two replicas in one address block.
+   */
+  #eligible(task: Task, agentId: string, alongside: readonly string[]): boolean {
+    const agent = this.#agent(agentId);
+    if (this.#known.has(task.id)) return true;
+    if (!mayRunSubmittedWork(agent.stats, this.params)) return false;
+    if (!this.#diversity) return true;
+    const holders: Agent[] = [];
+    for (const a of this.#roundAssignments(task)) if (a.round === task.round && a.status !== 'cancelled') holders.push(this.#agent(a.agentId));
+    for (const id of alongside) holders.push(this.#agent(id));
+    return mayHoldReplica(task, agent, holders);
+  }
+
   #task(id: string): Task {
     const task = this.tasks.get(id);
     if (task === undefined) throw new Error(`simulation bug: unknown task ${id}`);
@@ -394,14 +503,9 @@ export class SimHub {
 
 /** Track records a credibility policy weighs: valid/invalid results, and valid ones in a row. */
 function recordVerdicts(reported: readonly Assignment[], decision: Decision, agentOf: (id: string) => Agent | undefined): void {
-  if (decision.outcome !== 'validated') return;
   for (const a of reported) {
     const agent = agentOf(a.agentId);
-    if (agent === undefined) continue;
-    if (a.digest === decision.digest) {
-      agent.stats = { valid: agent.stats.valid + 1, invalid: agent.stats.invalid, consecutiveValid: agent.stats.consecutiveValid + 1 };
-    } else {
-      agent.stats = { valid: agent.stats.valid, invalid: agent.stats.invalid + 1, consecutiveValid: 0 };
-    }
+    const verdict = verdictOf(decision, a.agentId);
+    if (agent !== undefined && verdict !== null) agent.stats = recordVerdict(agent.stats, verdict);
   }
 }

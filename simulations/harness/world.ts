@@ -1,5 +1,5 @@
 import type { Resources, TaskSpecBody } from '../../protocol/messages.ts';
-import type { Assignment, CoreParams, Decision, SchedulingPolicy, Task, ValidationPolicy } from '../../src/core/index.ts';
+import type { Assignment, CoreParams, Decision, SchedulingPolicy, SpotCheckVerdict, Task, ValidationPolicy } from '../../src/core/index.ts';
 import { type Behaviour, answer, isWrong } from './behaviour.ts';
 import type { DurationModel } from './durations.ts';
 import type { Random } from './random.ts';
@@ -40,6 +40,14 @@ export interface WorldOptions {
   onDecision?: (task: Task, decision: Decision) => void;
   /** Every task that reached validated or abandoned, with its story. */
   onFinished?: (record: TaskRecord) => void;
+  /** An agent joined or reported a replica: it asks for more work (the hub may hand it a spot-check). */
+  onAgentReady?: (agentId: string) => void;
+  /** Every known-answer task answered (the hub's spot-checks), with the verdict on its agent. */
+  onSpotCheck?: (task: Task, agentId: string, verdict: SpotCheckVerdict) => void;
+  /** Randomness for the validation policy's random cross-checks (adaptive replication); a stream of its own. */
+  policyRng?: Random;
+  /** Placement diversity: no two replicas of a task in one address block (default false). */
+  diversity?: boolean;
 }
 
 export interface AgentSpec {
@@ -48,6 +56,8 @@ export interface AgentSpec {
   total: Resources;
   trust: number;
   behaviour: Behaviour;
+  /** The network address block it registers from. */
+  addressBlock?: string;
 }
 
 /** What a test needs to check invariants after the fact. */
@@ -55,7 +65,7 @@ export type LogEntry =
   | { at: number; kind: 'assign'; task: string; agent: string; round: number; cpu: number; ramGb: number }
   | { at: number; kind: 'start'; task: string; agent: string; assignment: string; cpu: number; ramGb: number }
   | { at: number; kind: 'end'; task: string; agent: string; assignment: string; cpu: number; ramGb: number; why: 'reported' | 'aborted' | 'agent-left' }
-  | { at: number; kind: 'decide'; task: string; outcome: 'validated' | 'failed'; voters: string[]; digest: string | null; score: number };
+  | { at: number; kind: 'decide'; task: string; outcome: Decision['outcome']; voters: string[]; digest: string | null; score: number };
 
 /** One task's story, in virtual ms. */
 export interface TaskRecord {
@@ -71,6 +81,8 @@ export interface TaskRecord {
   rounds: number;
   /** The accepted digest was not the correct one. */
   acceptedWrong: boolean;
+  /** A known-answer task the hub added (a spot-check), not a submitted one. */
+  spotCheck: boolean;
 }
 
 interface SimAgent {
@@ -96,9 +108,10 @@ export class World {
   readonly counts = { executions: 0, reported: 0, failureReports: 0, aborted: 0, lostToDepartures: 0, joins: 0, leaves: 0 };
   readonly #agents = new Map<string, SimAgent>();
   readonly #correct = new Map<string, string>();
-  readonly #options: Required<Omit<WorldOptions, 'params' | 'scheduling' | 'validation' | 'duration' | 'rng' | 'onDecision' | 'onFinished'>>;
+  readonly #options: Required<Omit<WorldOptions, 'params' | 'scheduling' | 'validation' | 'duration' | 'rng' | 'onDecision' | 'onFinished' | 'onSpotCheck' | 'policyRng' | 'diversity' | 'onAgentReady'>>;
   readonly #onDecision: ((task: Task, decision: Decision) => void) | undefined;
   readonly #onFinished: ((record: TaskRecord) => void) | undefined;
+  readonly #onAgentReady: ((agentId: string) => void) | undefined;
   readonly #duration: DurationModel;
   readonly #rng: Random;
   /** Scheduled events other than ticks: while any is pending, the world is not idle. */
@@ -121,17 +134,21 @@ export class World {
     this.#duration = options.duration;
     this.#onDecision = options.onDecision;
     this.#onFinished = options.onFinished;
+    this.#onAgentReady = options.onAgentReady;
     this.#rng = options.rng;
     this.hub = new SimHub({
       params: options.params,
       scheduling: options.scheduling,
       validation: options.validation,
       forgetFinished: this.#options.forgetFinished,
+      ...(options.policyRng === undefined ? {} : { random: () => (options.policyRng as Random).float() }),
+      diversity: options.diversity ?? false,
       listener: {
         assigned: (assignment, task) => this.#assigned(assignment, task),
         closed: (assignment) => this.#closed(assignment),
         decided: (task, decision) => this.#decided(task, decision),
         finished: (task) => this.#finished(task),
+        ...(options.onSpotCheck === undefined ? {} : { spotChecked: options.onSpotCheck }),
       },
     });
   }
@@ -154,7 +171,7 @@ export class World {
     if (agent === undefined) {
       agent = { spec, online: true, session: 0, joinedAt: now, running: new Map(), interrupted: [] };
       this.#agents.set(spec.id, agent);
-      this.hub.registerAgent({ id: spec.id, name: spec.name, total: spec.total, trust: spec.trust }, now);
+      this.hub.registerAgent({ id: spec.id, name: spec.name, total: spec.total, trust: spec.trust, ...(spec.addressBlock === undefined ? {} : { addressBlock: spec.addressBlock }) }, now);
     } else {
       if (agent.online) return;
       agent.online = true;
@@ -170,6 +187,7 @@ export class World {
       for (const assignment of this.hub.queuedFor(spec.id)) this.#deliver(agent, assignment);
     }
     this.counts.joins++;
+    this.#onAgentReady?.(spec.id);
     this.#kick();
   }
 
@@ -192,10 +210,26 @@ export class World {
 
   /** Submits a task now; `correct` is the digest an honest agent reports for it. */
   submit(spec: TaskSpecBody, correct: string, id = `task-${this.#nextTaskId++}`): string {
-    const now = this.sim.now;
     this.#correct.set(id, correct);
-    this.hub.submit(id, spec, now);
-    this.records.set(id, { id, submittedAt: now, status: 'pending', executions: 0, useful: 0, rounds: 0, acceptedWrong: false });
+    this.hub.submit(id, spec, this.sim.now);
+    return this.#record(id, false);
+  }
+
+  /**
+   * The hub hands `agentId` a known-answer task (a spot-check) that it judges against `correct`.
+   * False when the agent has no room for it now.
+   */
+  spotCheck(agentId: string, spec: TaskSpecBody, correct: string, id = `task-${this.#nextTaskId++}`): boolean {
+    this.#correct.set(id, correct);
+    this.#record(id, true);
+    if (this.hub.assignSpotCheck(agentId, id, spec, correct, this.sim.now)) return true;
+    this.#correct.delete(id);
+    this.records.delete(id);
+    return false;
+  }
+
+  #record(id: string, spotCheck: boolean): string {
+    this.records.set(id, { id, submittedAt: this.sim.now, status: 'pending', executions: 0, useful: 0, rounds: 0, acceptedWrong: false, spotCheck });
     this.#kick();
     return id;
   }
@@ -323,6 +357,7 @@ export class World {
     const digest = answer(agent.spec.behaviour, assignment.taskId, correct, this.#rng);
     if (digest === null) this.counts.failureReports++;
     this.hub.report(assignment.id, digest, this.sim.now);
+    this.#onAgentReady?.(agent.spec.id);
     this.#kick();
   }
 

@@ -61,6 +61,8 @@ export interface Task {
   reason?: string;
   /** Node id of the hub that decides this task. */
   home: string;
+  /** Node id of the hub that took the task over when its home fell silent (docs/FEDERATION.md); `home` decides when absent. */
+  decider?: string;
 }
 
 export type AssignmentStatus =

@@ -58,7 +58,10 @@ export interface CredibilityParams {
    * (BOINC's 1/n for a record of n, never below this).
    */
   readonly audit: number;
-  /** Known-answer tasks the hub adds, as a share of the tasks submitted, in [0, 1). */
+  /**
+   * Probability that an agent past probation (spot-check.ts) is handed a known-answer task when
+   * it asks for work, in [0, 1).
+   */
   readonly spotCheckRate: number;
 }
 

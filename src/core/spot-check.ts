@@ -1,20 +1,44 @@
 import type { Decision } from './consensus.ts';
-import { groupCredibility } from './credibility.ts';
+import { agentCredibility, groupCredibility, isProvenLiar } from './credibility.ts';
 import type { Agent, AgentStats } from './model.ts';
 import type { CoreParams } from './params.ts';
 import { rewardTrust } from './trust.ts';
 
 /**
- * Spot-checks (Sarmenta 2002): now and then the hub hands out a task whose answer it already
- * knows (e.g. one it validated before), indistinguishable from any other. A right answer is a
- * verified result; a wrong one is proof of lying: the agent's record and trust drop at once to
- * the floor, its vote weighs nothing from then on, and the decisions its vote carried are
- * re-examined.
+ * Spot-checks (Sarmenta 2002): now and then the hub hands an agent that asks for work a task
+ * whose answer it already knows, prepared fresh so that it looks like any other (an old task
+ * handed out again can be recognised by an attacker with many keys). A right answer is a verified result; a wrong one is proof of lying: the agent's record
+ * and trust drop at once to the floor, its vote weighs nothing from then on, it gets no more
+ * work, and the decisions its vote carried are re-examined (dependentDecisions).
+ *
+ * Under the credibility policy a newcomer is on probation until its own word reaches
+ * credibility.witness: it runs known-answer tasks only, so the submitted tasks never pay for
+ * replicas whose votes weigh nothing, and a fresh key the attacker mints is tested before it
+ * touches any real result.
  */
 
-/** Whether the hub adds a known-answer task now: with probability credibility.spotCheckRate, drawn from `random`. */
-export function spotCheckDue(random: () => number, params: CoreParams): boolean {
-  return random() < params.credibility.spotCheckRate;
+/** An agent whose word does not count yet: under the credibility policy, it runs known-answer tasks only. */
+export function onProbation(stats: AgentStats, params: CoreParams): boolean {
+  return params.validation.policy === 'credibility' && !isProvenLiar(stats) && agentCredibility(stats, params.credibility) < params.credibility.witness;
+}
+
+/** Whether an agent may run submitted tasks (not only known-answer ones): not a proven liar, not on probation. */
+export function mayRunSubmittedWork(stats: AgentStats, params: CoreParams): boolean {
+  return !isProvenLiar(stats) && !onProbation(stats, params);
+}
+
+/**
+ * The probability that the hub answers this agent's next work request with a known-answer task:
+ * 1 on probation, credibility.spotCheckRate after it, 0 for a proven liar (no more work).
+ */
+export function spotCheckProbability(stats: AgentStats, params: CoreParams): number {
+  if (isProvenLiar(stats)) return 0;
+  return onProbation(stats, params) ? 1 : params.credibility.spotCheckRate;
+}
+
+/** Draws, from `random` (uniform in [0, 1)), whether the agent's next work is a known-answer task. */
+export function spotCheckDue(stats: AgentStats, random: () => number, params: CoreParams): boolean {
+  return random() < spotCheckProbability(stats, params);
 }
 
 export interface SpotCheckVerdict {

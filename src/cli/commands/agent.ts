@@ -1,5 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { normaliseHubUrl } from '../../../agent/hub-client.ts';
 import { parseLoopbackAddress } from '../../../agent/loopback.ts';
 import { DcloudError } from '../../../protocol/errors.ts';
@@ -51,7 +51,7 @@ export function register(program: Command, cli: Cli): void {
     .requiredOption('--hub <url>', 'a hub to work for (repeat for several)', (value: string, previous?: string[]) => collect(hubUrl(value), previous ?? []))
     .option('--name <name>', 'the name hubs show for this agent (default: the stored one, then the host name)')
     .option('--data <dir>', 'data directory: identity (agent.key), pinned hub keys, journal', DEFAULT_AGENT_DATA)
-    .option('--ui <host:port>', 'control API address, loopback only', uiAddress, uiAddress(DEFAULT_AGENT_UI))
+    .addOption(new Option('--ui <host:port>', 'control API address, loopback only').argParser(uiAddress).default(uiAddress(DEFAULT_AGENT_UI), DEFAULT_AGENT_UI))
     .option('--no-ui', 'no control API')
     .option('--max-cpus <n>', 'never offer more than this many cores', positiveNumber)
     .option('--max-ram <gb>', 'never offer more than this much memory, GB', positiveNumber)

@@ -13,7 +13,13 @@ export function register(program: Command, cli: Cli): void {
     .option('--config <file>', `JSON config file (env ${CONFIG_ENV}); precedence: flags > env > file > defaults`);
   const attributes = new Map<string, string>();
   for (const param of HUB_PARAMS) {
-    const option = new Option(`--${param.flag} <value>`, `${param.describe} (env ${envName(param)}, default ${param.default})`);
+    const option =
+      param.kind.type === 'list'
+        ? // Repeatable; the values reach the config as the comma-separated list a variable holds.
+          new Option(`--${param.flag} <value>`, `${param.describe} (env ${envName(param)}, comma-separated)`).argParser((value: string, previous: string | undefined) =>
+            previous === undefined ? value : `${previous},${value}`,
+          )
+        : new Option(`--${param.flag} <value>`, `${param.describe} (env ${envName(param)}, default ${param.default})`);
     attributes.set(param.flag, option.attributeName());
     command.addOption(option);
   }

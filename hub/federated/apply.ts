@@ -1,0 +1,161 @@
+import type { Verifier } from '../../keys/verifier.ts';
+import { type Opened, open } from '../../protocol/envelope.ts';
+import { DcloudError } from '../../protocol/errors.ts';
+import type { MessageBody } from '../../protocol/messages.ts';
+import {
+  addResources,
+  type Assignment,
+  clampTrust,
+  type Decision,
+  type DecisionGroup,
+  isOpen,
+  isTerminal,
+  recordAssignments,
+  type Task,
+  transition,
+  trustScoreOf,
+} from '../../src/core/index.ts';
+import { assignmentIdOf, newAgentRecord } from '../engine.ts';
+import { carryOut, closeAssignment, failRound, type RoundContext } from '../engine-rounds.ts';
+import type { Verdict } from '../federation/federation.ts';
+import { deciderOf, withDecider } from './decider.ts';
+import { VERDICT_POLICIES } from './entries.ts';
+
+/**
+ * How a hub follows the tasks other hubs decide: their announcements, assignments and decisions,
+ * applied to its own state inside one engine transaction (engine.transact). Each function is
+ * idempotent by content (a task, an assignment, a round is applied once) and answers the
+ * transport's verdict; `retry` means "not yet": it depends on an entry still on its way.
+ */
+
+export type Applied = Verdict | 'retry';
+
+/** A task announced by its home: held here as that home sees it until it is decided. */
+export function applyAnnounce(ctx: RoundContext, opened: Opened<'task.announce'>, verifier: Verifier): Applied {
+  let spec: Opened<'task.spec'>;
+  try {
+    spec = open(opened.body.task, { verifier, expect: ['task.spec'] });
+  } catch (err) {
+    if (err instanceof DcloudError) return 'reject'; // the submitter's envelope does not verify: forged
+    throw err;
+  }
+  if (ctx.state.tasks.has(spec.id)) return 'ignore';
+  const task: Task = {
+    id: spec.id,
+    submitter: spec.nodeId,
+    spec: spec.body,
+    status: 'validating',
+    submittedAt: opened.ts,
+    transitions: [{ status: 'validating', at: opened.ts }],
+    staleness: 0,
+    round: 0,
+    assignments: [],
+    home: opened.body.home,
+  };
+  ctx.tx.task(task);
+  ctx.tx.specs.push({ taskId: task.id, envelope: opened.body.task });
+  return 'accept';
+}
+
+/** Whether an assignment can be applied now: its task known, and (in a round) the round it opens not ahead of this hub. */
+export function assignmentReadiness(ctx: RoundContext, body: MessageBody<'assignment'>): Applied | 'ready' {
+  const task = ctx.state.tasks.get(body.taskId);
+  if (task === undefined) return 'retry';
+  if (ctx.state.assignments.has(body.assignmentId) || isTerminal(task.status)) return 'ignore';
+  // An id of the next round while this hub still sees the current one open: the decision that
+  // closed it comes first in the decider's log, and has not arrived yet.
+  if (task.status === 'in_progress' && assignmentIdOf(task.id, task.round + 1, body.agent) === body.assignmentId) return 'retry';
+  return 'ready';
+}
+
+/**
+ * A replica the decider assigned. The agent's own hub serves it (POST /v1/work), signed by that
+ * hub; every hub reserves its capacity. A private image's replica is never served here: it runs on
+ * its home's agents only (with the credentials only its home holds), so it is recorded as running.
+ */
+export function applyAssignment(ctx: RoundContext, body: MessageBody<'assignment'>): Applied {
+  const { state, tx, now } = ctx;
+  const task = state.tasks.get(body.taskId) as Task;
+  const waiting = task.status === 'validating' ? transition(task, 'pending', now) : task;
+  const next = recordAssignments(waiting, [body.assignmentId], now);
+  const reserved = { cpu: body.spec.cpu, ramGb: body.spec.ramGb };
+  const status = task.spec.privateRegistry === true ? 'running' : 'assigned';
+  tx.assignment({ id: body.assignmentId, taskId: task.id, agentId: body.agent, round: next.round, status, issuedAt: body.issuedAt, deadline: body.deadline, reserved });
+  const agent = state.agents.get(body.agent);
+  if (agent !== undefined) tx.agent({ ...agent, reserved: addResources(agent.reserved, reserved) });
+  tx.task(next);
+  return 'accept';
+}
+
+/** From now on `nodeId` decides the task here. */
+export function acceptDecider(ctx: RoundContext, taskId: string, nodeId: string): void {
+  const task = ctx.state.tasks.get(taskId) as Task;
+  if (deciderOf(task) !== nodeId) ctx.tx.task(withDecider(task, nodeId));
+}
+
+/**
+ * A decision (checked: hub/federated/decision-check.ts) carried out here as the decider did:
+ * its results close their assignments, its verdict moves the task, and each voter's trust moves
+ * by the step the decider gave it, from the trust this hub holds (steps commute, so hubs that
+ * apply the same decisions in another order agree, clamping aside).
+ */
+export function applyDecision(ctx: RoundContext, body: MessageBody<'decision'>, results: ReadonlyArray<Opened<'result'>>): Applied {
+  const { state, tx, now, params } = ctx;
+  const task = state.tasks.get(body.taskId) as Task;
+  const by = `hub ${deciderOf(task).slice(0, 8)}`;
+  if (isTerminal(task.status)) return 'ignore';
+  if (body.policy === VERDICT_POLICIES.imageInvalid) {
+    if (task.status !== 'validating') return 'ignore';
+    tx.task(transition(task, 'invalid', now, `${by} could not validate its image`));
+    return 'accept';
+  }
+  // A decision ends the round in progress; anything else is a copy of one applied already.
+  if (task.status !== 'in_progress') return 'ignore';
+
+  const reported: Assignment[] = [];
+  for (const r of results) {
+    const a = state.assignments.get(r.body.assignmentId) as Assignment;
+    const closed: Partial<Assignment> & Pick<Assignment, 'status'> =
+      r.body.outcome === 'ok' ? { status: 'reported', digest: r.body.digest, result: r.envelope } : { status: 'failed', digest: null, reason: r.body.error ?? 'the agent reported a failure' };
+    if (isOpen(a)) {
+      closeAssignment(ctx, a, closed);
+      tx.results.push({ assignmentId: a.id, envelope: r.envelope });
+    }
+    if (closed.status === 'reported') reported.push({ ...a, ...closed });
+  }
+  if (body.policy === VERDICT_POLICIES.roundFailed) {
+    failRound(ctx, task, `round ${task.round} failed on ${by} without a vote`);
+    return 'accept';
+  }
+
+  // Voters this hub never met still get their trust step: it is what makes trust federation-wide.
+  for (const r of results) {
+    if (!state.agents.has(r.nodeId)) {
+      tx.agent({ ...newAgentRecord(r, `agent-${r.nodeId.slice(0, 8)}`, { cpu: 0, ramGb: 0 }, params.trust.initial, now), active: false, lastHeartbeat: 0 });
+    }
+  }
+  const validated = body.outcome === 'validated';
+  const groups = new Map<string, DecisionGroup>();
+  for (const a of reported) {
+    const digest = a.digest as string;
+    const group = groups.get(digest) ?? { digest, weight: 0, share: 0, voters: [] };
+    group.voters.push(a.agentId);
+    groups.set(digest, group);
+  }
+  const decision: Decision = {
+    outcome: body.outcome,
+    digest: body.digest,
+    score: body.score,
+    trustScore: trustScoreOf(body.score),
+    groups: [...groups.values()],
+    trustChanges: validated
+      ? body.trust.map((t) => {
+          const before = state.agents.get(t.agent)?.trust ?? params.trust.initial;
+          return { agentId: t.agent, before, after: clampTrust(before + (t.after - t.before), params.trust) };
+        })
+      : [],
+    reason: `${validated ? 'accepted' : 'not accepted'} by ${by} with ${(body.score * 100).toFixed(1)}% of the deciding weight`,
+  };
+  carryOut(ctx, task, decision, reported);
+  return 'accept';
+}

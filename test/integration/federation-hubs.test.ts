@@ -1,0 +1,312 @@
+// Three hub processes federated over libp2p on 127.0.0.1, with scriptable test agents attached to
+// some of them only: tasks submitted to one hub run on agents of the others and are decided once,
+// by their home, and every hub ends with the same view; a hub that was away catches up; a task
+// whose home dies is still decided; forged results and decisions change nothing.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentView, TaskView } from '../../hub/engine-types.ts';
+import type { FederationView } from '../../hub/federation-bridge.ts';
+import { digestOf, type MessageBody } from '../../protocol/index.ts';
+import { generateKeyPair } from '../../keys/index.ts';
+import { startTestHub, type TestHub } from '../support/federation.ts';
+import { expectStatus, HubClient, type HubProcess, sleep, startHubProcess, TestAgent, taskSpec } from '../support/test-agent.ts';
+
+const LEASE_MS = 3000;
+// Agents that stop heartbeating (their hub is down) are inactive after 3 s, and their replicas
+// expire then, so that the tasks they held are run by others while their hub is away.
+const ARGS = ['--tick-ms', '50', '--sync-interval-ms', '1000', '--lease-ms', String(LEASE_MS), '--heartbeat-interval-ms', '1000', '--heartbeat-timeout-ms', '3000', '--assignment-grace-ms', '2000'];
+
+interface Hub {
+  name: string;
+  dataDir: string;
+  process: HubProcess;
+  client: HubClient;
+  /** Its libp2p address, /p2p/<peer id> included. */
+  address: string;
+  nodeId: string;
+}
+
+const hubs: Hub[] = [];
+const workers: Worker[] = [];
+
+async function federation(client: HubClient): Promise<FederationView> {
+  return expectStatus('GET /v1/federation', await client.get<FederationView>('/v1/federation'), 200);
+}
+
+async function startHub(name: string, bootstrap: string[], reuse?: Hub): Promise<Hub> {
+  const dataDir = reuse?.dataDir ?? (await mkdtemp(join(tmpdir(), `dcloud-fed-${name}-`)));
+  const listen = reuse === undefined ? '/ip4/127.0.0.1/tcp/0' : reuse.address.replace(/\/p2p\/.*$/, '');
+  const process = await startHubProcess({
+    dataDir,
+    ...(reuse === undefined ? {} : { port: reuse.process.port }),
+    args: [...ARGS, '--listen', listen, ...bootstrap.flatMap((b) => ['--bootstrap', b])],
+  });
+  const client = new HubClient(process.url);
+  const view = await federation(client);
+  return { name, dataDir, process, client, address: view.multiaddrs[0]!, nodeId: view.nodeId };
+}
+
+/**
+ * An agent's loop against its hubs: heartbeat now and then, ask each hub for work, answer every
+ * assignment with what its `echo ARGS…` prints. A hub that is down is skipped.
+ */
+class Worker {
+  readonly agents: TestAgent[];
+  readonly grants: Array<{ hub: string; body: MessageBody<'assignment'> }> = [];
+  private running = true;
+  private readonly done: Promise<void>;
+
+  constructor(agents: TestAgent[]) {
+    this.agents = agents;
+    this.done = this.loop();
+  }
+
+  get id(): string {
+    return this.agents[0]!.id;
+  }
+
+  private async loop(): Promise<void> {
+    let beat = 0;
+    while (this.running) {
+      for (const agent of this.agents) {
+        try {
+          if (beat % 8 === 0) await agent.heartbeat();
+          const grant = await agent.requestWork();
+          if (grant !== null) {
+            this.grants.push({ hub: agent.hub.url, body: grant.body });
+            await agent.postResult(grant.body, { stdout: `${grant.body.spec.command.slice(1).join(' ')}\n`, exitCode: 0 });
+          }
+        } catch {
+          // the hub is down, or refused a result it no longer wants: the loop goes on
+        }
+      }
+      beat += 1;
+      await sleep(100);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+  }
+}
+
+/** The same agent key attached to each of `clients`. */
+async function attach(clients: HubClient[], name: string): Promise<Worker> {
+  const pair = generateKeyPair();
+  const agents = clients.map((client) => new TestAgent(client, { pair, name, resources: { cpu: 4, ramGb: 8 } }));
+  for (const agent of agents) await agent.register();
+  const worker = new Worker(agents);
+  workers.push(worker);
+  return worker;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last === undefined ? '' : ` (${String(last)})`}`);
+    await sleep(100);
+  }
+}
+
+/** What must be the same on every hub: status, result, trust score. */
+function outcome(task: TaskView) {
+  return { id: task.id, status: task.status, result: task.result, trustScore: task.trustScore, staleness: task.staleness };
+}
+
+async function sameEverywhere(id: string, on: Hub[]): Promise<TaskView[]> {
+  return waitFor(`task ${id.slice(0, 12)} the same on ${on.map((h) => h.name).join(', ')}`, async () => {
+    const views = await Promise.all(on.map((h) => h.client.task(id)));
+    const first = JSON.stringify(outcome(views[0]!));
+    return views.every((v) => JSON.stringify(outcome(v)) === first) && ['validated', 'invalid', 'abandoned'].includes(views[0]!.status) ? views : undefined;
+  });
+}
+
+async function trustOn(hub: Hub, agentIds: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const id of agentIds) out[id] = (await hub.client.agent(id)).trust;
+  return out;
+}
+
+let A: Hub;
+let B: Hub;
+let C: Hub;
+const submitter = () => new TestAgent(A.client, { name: 'submitter' });
+
+beforeAll(async () => {
+  A = await startHub('A', []);
+  [B, C] = await Promise.all([startHub('B', [A.address]), startHub('C', [A.address])]);
+  hubs.push(A, B, C);
+  // Every hub knows the two others, and decides.
+  for (const hub of hubs) {
+    await waitFor(`${hub.name} federated`, async () => {
+      const view = await federation(hub.client);
+      const connected = view.peers.filter((p) => p.hub && p.status === 'connected').length;
+      return view.deciding && connected >= 2 ? view : undefined;
+    });
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  await Promise.all(hubs.map((h) => h.process.kill()));
+  await Promise.all(hubs.map((h) => rm(h.dataDir, { recursive: true, force: true })));
+});
+
+describe('three federated hubs', () => {
+  it('runs a task submitted to A on agents attached only to B and C, and A, B and C show the same result', async () => {
+    const onB = await attach([B.client], 'b1');
+    const onC = await attach([C.client], 'c1');
+    const agentIds = [onB.id, onC.id];
+    // A learns of them by gossip only.
+    await waitFor('A knows both agents', async () => ((await Promise.all(agentIds.map((id) => A.client.agent(id)))).every((a: AgentView) => a.active) ? true : undefined));
+
+    const task = await submitter().submitTask(taskSpec({ overlap: 2 }));
+    expect(task.home).toBe(A.nodeId);
+    const [onA, onB2, onC2] = await sameEverywhere(task.id, [A, B, C]);
+    expect(onA!.status).toBe('validated');
+    expect(onA!.result?.text).toBe('42\n');
+    expect(onA!.assignments.map((a) => a.agentId).sort()).toEqual([...agentIds].sort());
+    expect(onB2!.home).toBe(A.nodeId);
+    expect(onC2!.decider).toBeUndefined();
+    // Each agent was served by its own hub, and ran its replica once.
+    expect(onB.grants.map((g) => g.body.taskId)).toEqual([task.id]);
+    expect(onC.grants.map((g) => g.body.taskId)).toEqual([task.id]);
+    // Trust moved once, the same everywhere: +0.1 for agreeing.
+    const trust = await trustOn(A, agentIds);
+    expect(Object.values(trust)).toEqual([5.1, 5.1]);
+    await waitFor('trust the same on B and C', async () => {
+      const [b, c] = await Promise.all([trustOn(B, agentIds), trustOn(C, agentIds)]);
+      return JSON.stringify(b) === JSON.stringify(trust) && JSON.stringify(c) === JSON.stringify(trust) ? true : undefined;
+    });
+  }, 60_000);
+
+  it('refuses a forged result and a forged decision gossiped by a rogue peer, and nothing changes', async () => {
+    // A task no agent can run (64 cores): it waits on A, undecided.
+    const waiting = await submitter().submitTask(taskSpec({ cpu: 64, overlap: 1, command: ['echo', 'waiting'] }));
+    const decided = (await A.client.get<{ tasks: TaskView[] }>('/v1/tasks?status=validated')).body.tasks[0]!;
+    await waitFor('the waiting task known everywhere', async () => ((await Promise.all([B, C].map((h) => h.client.get(`/v1/tasks/${waiting.id}`)))).every((r) => r.status === 200) ? true : undefined));
+    const agentIds = decided.assignments.map((a) => a.agentId);
+    const snapshot = async () =>
+      Promise.all(
+        hubs.map(async (h) => ({
+          tasks: (await Promise.all([waiting.id, decided.id].map((id) => h.client.task(id)))).map((t) => ({ ...outcome(t), round: t.round, assignments: t.assignments.length })),
+          trust: await trustOn(h, agentIds),
+        })),
+      );
+    const before = await snapshot();
+
+    const rogue: TestHub = await startTestHub('rogue', { bootstrap: [A.address], syncIntervalMs: 60_000 });
+    try {
+      await waitFor('the rogue connected to A', async () => (rogue.fed.info().peers.some((p) => p.status === 'connected' && p.hub) ? true : undefined));
+      await sleep(1500); // A's gossip subscription reaches the rogue
+      // A result for a replica another agent was given, signed by a key of the rogue's.
+      const impostor = new TestAgent(A.client, { name: 'impostor' });
+      const assignment = decided.assignments[0]!;
+      const forgedResult = impostor.resultEnvelope({ assignmentId: assignment.id, taskId: decided.id }, { stdout: 'evil\n', exitCode: 0 });
+      await rogue.fed.publish(forgedResult);
+      // A decision on A's waiting task, signed by the rogue: validated, with trust handed out.
+      await rogue.fed.originate('decision', {
+        taskId: waiting.id,
+        outcome: 'validated',
+        policy: 'trust-sum',
+        digest: digestOf(0, 'evil\n'),
+        score: 1,
+        results: [impostor.resultEnvelope({ assignmentId: assignment.id, taskId: waiting.id }, { stdout: 'evil\n', exitCode: 0 })],
+        trust: [{ agent: impostor.id, before: 5, after: 10 }],
+      });
+      // A refused both (the peer that sent them is counted), and forwarded neither.
+      await waitFor('A refused the rogue twice', async () => {
+        const peer = (await federation(A.client)).peers.find((p) => p.peerId === rogue.fed.peerId);
+        return peer !== undefined && peer.rejected >= 2 ? peer : undefined;
+      });
+      await sleep(1500); // a sync round: nothing sneaks in through anti-entropy either
+      expect(await snapshot()).toEqual(before);
+      expect((await A.client.get(`/v1/agents/${impostor.id}`)).status).toBe(404);
+    } finally {
+      await rogue.destroy();
+    }
+  }, 60_000);
+
+  it('never assigns a task beyond its overlap count when the same agents are reachable through several hubs', async () => {
+    const both = await Promise.all([0, 1, 2].map((i) => attach([B.client, C.client], `bc${i}`)));
+    await waitFor('A knows the agents reachable through B and C', async () => ((await Promise.all(both.map((w) => A.client.agent(w.id)))).every((a) => a.active) ? true : undefined));
+    // Two tasks per home, submitted at once: three deciders plan over the same agents.
+    const ids = (
+      await Promise.all(
+        hubs.flatMap((h) => [0, 1].map((i) => new TestAgent(h.client, { name: 'submitter' }).submitTask(taskSpec({ overlap: 2, command: ['echo', `42 ${h.name}${i}`] })))),
+      )
+    ).map((t) => t.id);
+    for (const id of ids) await sameEverywhere(id, hubs);
+
+    for (const id of ids) {
+      const views = await Promise.all(hubs.map((h) => h.client.task(id)));
+      const sets = views.map((v) => v.assignments.map((a) => a.id).sort());
+      // Every hub knows exactly the assignments its decider made.
+      expect(sets[1]).toEqual(sets[0]);
+      expect(sets[2]).toEqual(sets[0]);
+      const byRound = Map.groupBy(views[0]!.assignments, (a) => a.round);
+      for (const round of byRound.values()) {
+        expect(round.length).toBeLessThanOrEqual(2);
+        expect(new Set(round.map((a) => a.agentId)).size).toBe(round.length);
+      }
+    }
+    // An agent asking both of its hubs got each replica it holds under one id: never a second one.
+    for (const worker of [...both, ...workers]) {
+      const perTask = Map.groupBy(worker.grants, (g) => g.body.taskId);
+      for (const grants of perTask.values()) expect(new Set(grants.map((g) => g.body.assignmentId)).size).toBe(1);
+    }
+  }, 60_000);
+
+  it('catches a hub up after it was stopped while tasks flowed: same tasks, decisions and trust, no manual step', async () => {
+    const port = B.process.port;
+    expect(await B.process.stop()).toBe(0);
+    const away = Date.now();
+    const ids: string[] = [];
+    // Ten seconds away (more than ten sync intervals); tasks submitted to A and C meanwhile.
+    while (Date.now() - away < 10_000) {
+      const home = ids.length % 2 === 0 ? A : C;
+      ids.push((await new TestAgent(home.client, { name: 'submitter' }).submitTask(taskSpec({ overlap: 2, timeoutS: 5, command: ['echo', `42 #${ids.length}`] }))).id);
+      await sleep(1500);
+    }
+    for (const id of ids) await sameEverywhere(id, [A, C]);
+
+    const restarted = await startHub('B', [A.address], B);
+    expect(restarted.process.port).toBe(port);
+    // Same HTTP port: its agents find it where it was.
+    hubs[1] = B = restarted;
+    for (const id of ids) await sameEverywhere(id, hubs);
+
+    // Every agent's trust (and record) the same on the three hubs.
+    const agentIds = workers.map((w) => w.id);
+    const trust = await trustOn(A, agentIds);
+    await waitFor('trust converged', async () => {
+      const views = await Promise.all(hubs.map((h) => trustOn(h, agentIds)));
+      return views.every((v) => JSON.stringify(v) === JSON.stringify(trust)) ? true : undefined;
+    });
+    // The same tasks; those decided, decided alike (one still waits for agents it will never get).
+    const listed = async (h: Hub) => (await h.client.get<{ tasks: TaskView[] }>('/v1/tasks?limit=1000')).body.tasks.map((t) => `${t.id}:${t.status === 'validated' ? t.result?.digest : 'open'}`).sort();
+    expect(await listed(B)).toEqual(await listed(A));
+  }, 90_000);
+
+  it('still decides a task whose home was killed right after accepting it', async () => {
+    const task = await submitter().submitTask(taskSpec({ overlap: 2, command: ['echo', '42 orphan'] }));
+    await A.process.kill();
+    const successor = [B, C].sort((x, y) => (x.nodeId < y.nodeId ? -1 : 1))[0]!;
+    const [onB, onC] = await sameEverywhere(task.id, [B, C]);
+    expect(onB!.status).toBe('validated');
+    expect(onB!.result?.text).toBe('42 orphan\n');
+    expect(onB!.home).toBe(A.nodeId);
+    expect(onB!.decider).toBe(successor.nodeId);
+    expect(onC!.decider).toBe(successor.nodeId);
+  }, 60_000);
+});
