@@ -1,4 +1,5 @@
 import type Dockerode from 'dockerode';
+import { classifyPullFailure, DOCKER_HUB_INDEX, type PullFailure, pullFailureReason, registryOf } from '../src/core/image-ref.ts';
 
 /** Credentials for a private registry. Held in memory for one pull; never logged, never stored. */
 export interface RegistryAuth {
@@ -34,29 +35,6 @@ export function daemonMessage(err: unknown): string {
 export function statusOf(err: unknown): number | undefined {
   const code = (err as DockerApiError)?.statusCode;
   return typeof code === 'number' ? code : undefined;
-}
-
-/**
- * Sorts a registry's refusal into the reason a submitter can act on. The daemon only gives text;
- * these are the phrasings of the Docker engine and the distribution registry.
- */
-export function classifyPullFailure(message: string, status?: number): 'IMAGE_NOT_FOUND' | 'AUTH_FAILED' | 'IMAGE_PULL_FAILED' {
-  if (status === 401 || /unauthori[sz]ed|authentication required|no basic auth credentials|incorrect username or password|denied/i.test(message)) {
-    return 'AUTH_FAILED';
-  }
-  if (status === 404 || /not found|manifest unknown|name unknown|does not exist|no such image/i.test(message)) {
-    return 'IMAGE_NOT_FOUND';
-  }
-  return 'IMAGE_PULL_FAILED';
-}
-
-const DOCKER_HUB_INDEX = 'https://index.docker.io/v1/';
-
-/** "registry.example:5000/a/b:1" -> "registry.example:5000", as Docker reads a reference; undefined for Docker Hub. */
-export function registryOf(image: string): string | undefined {
-  const slash = image.indexOf('/');
-  const first = slash < 0 ? '' : image.slice(0, slash);
-  return first.includes('.') || first.includes(':') || first === 'localhost' ? first : undefined;
 }
 
 function imageVolumes(info: Dockerode.ImageInspectInfo): string[] {
@@ -109,26 +87,8 @@ export async function ensureImage(
   }
 }
 
-function pullFailed(
-  image: string,
-  auth: RegistryAuth | undefined,
-  reason: ReturnType<typeof classifyPullFailure>,
-  detail: string,
-): ImageAvailability {
-  const registry = registryOf(image) ?? 'docker.io';
-  switch (reason) {
-    case 'IMAGE_NOT_FOUND':
-      return { ok: false, reason, message: `image ${image} does not exist in registry ${registry} (${detail})` };
-    case 'AUTH_FAILED':
-      return {
-        ok: false,
-        reason,
-        message:
-          auth === undefined
-            ? `registry ${registry} requires credentials for ${image} and none were given (${detail})`
-            : `registry ${registry} refused the credentials given for ${image} (${detail})`,
-      };
-    case 'IMAGE_PULL_FAILED':
-      return { ok: false, reason, message: `cannot pull ${image}: ${detail}` };
-  }
+function pullFailed(image: string, auth: RegistryAuth | undefined, failure: PullFailure, detail: string): ImageAvailability {
+  const reason = failure === 'unauthorized' ? 'AUTH_FAILED' : failure === 'not_found' ? 'IMAGE_NOT_FOUND' : 'IMAGE_PULL_FAILED';
+  const message = pullFailureReason(failure, image, auth !== undefined, detail);
+  return { ok: false, reason, message: failure === 'other' ? message : `${message} (${detail})` };
 }

@@ -1,5 +1,5 @@
 import type { Envelope, Resources, TaskSpecBody } from '../protocol/messages.ts';
-import type { AgentStats, AssignmentStatus, TaskResult, TaskStatus, Transition } from '../src/core/model.ts';
+import type { Agent, AssignmentStatus, TaskResult, TaskStatus, Transition } from '../src/core/model.ts';
 
 /**
  * The contract between the hub's engine (state, store, scheduling loop: hub/engine.ts) and its
@@ -46,19 +46,8 @@ export interface TaskView {
   decider?: string;
 }
 
-export interface AgentView {
-  id: string;
-  publicKey: string;
-  name: string;
-  total: Resources;
-  free: Resources;
-  reserved: Resources;
-  trust: number;
-  active: boolean;
-  registeredAt: number;
-  lastHeartbeat: number;
-  stats: AgentStats;
-}
+/** An agent as the API shows it: everything but the address block it registered from. */
+export type AgentView = Omit<Agent, 'addressBlock'>;
 
 export interface NetworkView {
   agents: { active: number; inactive: number; total: number };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Dockerode from 'dockerode';
+import { classifyPullFailure, DOCKER_HUB_INDEX, isValidReference, pullFailureReason, registryOf } from '../src/core/image-ref.ts';
 import type { RegistryAuth } from './engine-types.ts';
 
 /**
@@ -38,63 +39,6 @@ export interface ImageValidatorOptions {
   pullTimeoutMs?: number;
   /** How long a successful validation is reused. Default 60 s; 0 disables. */
   cacheMs?: number;
-}
-
-/** Where a reference points: `registry` undefined means Docker Hub. */
-export function registryOf(image: string): string | undefined {
-  const slash = image.indexOf('/');
-  if (slash < 0) return undefined;
-  const first = image.slice(0, slash);
-  return first.includes('.') || first.includes(':') || first === 'localhost' ? first : undefined;
-}
-
-/**
- * Docker's reference grammar, reduced to what matters to refuse early:
- * [host[:port]/]path[/path...][:tag][@sha256:hex], path components lower-case.
- */
-const HOST = /^(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$/;
-const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const NAME = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*(?::\\w[\\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$`);
-
-export function isValidReference(image: string): boolean {
-  if (image.length > 512) return false;
-  const registry = registryOf(image);
-  if (registry === undefined) return NAME.test(image);
-  return HOST.test(registry) && NAME.test(image.slice(registry.length + 1));
-}
-
-type PullFailure = 'not_found' | 'unauthorized' | 'unreachable' | 'bad_reference' | 'other';
-
-/** Docker reports pull failures as text only; these are the phrasings of its engine and the registry API. */
-function classify(message: string): PullFailure {
-  const m = message.toLowerCase();
-  if (m.includes('invalid reference format')) return 'bad_reference';
-  if (m.includes('unauthorized') || m.includes('authentication required') || m.includes('no basic auth credentials') || m.includes('denied')) {
-    return 'unauthorized';
-  }
-  if (m.includes('manifest unknown') || m.includes('not found') || m.includes('name unknown')) return 'not_found';
-  if (m.includes('connection refused') || m.includes('no such host') || m.includes('i/o timeout') || m.includes('network is unreachable') || m.includes('dial tcp')) {
-    return 'unreachable';
-  }
-  return 'other';
-}
-
-function reasonFor(failure: PullFailure, image: string, auth: RegistryAuth | undefined, detail: string): string {
-  const registry = registryOf(image) ?? 'docker.io';
-  switch (failure) {
-    case 'bad_reference':
-      return `${image} is not a valid image reference`;
-    case 'not_found':
-      return `image ${image} not found in registry ${registry}`;
-    case 'unauthorized':
-      return auth === undefined
-        ? `registry ${registry} requires credentials for ${image} and none were given`
-        : `registry ${registry} refused the credentials for ${image}`;
-    case 'unreachable':
-      return `registry ${registry} cannot be reached to pull ${image}`;
-    case 'other':
-      return `cannot pull ${image}: ${detail}`;
-  }
 }
 
 /** The engine's own words, without dockerode's "(HTTP code 500) server error - " prefix. */
@@ -170,7 +114,7 @@ export function createImageValidator(components: ImageValidatorComponents, optio
   async function pull(image: string, auth: RegistryAuth | undefined, signal: AbortSignal | undefined): Promise<ImageVerdict> {
     const timeout = AbortSignal.timeout(pullTimeoutMs);
     const abortSignal = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
-    const authconfig = auth === undefined ? undefined : { serveraddress: registryOf(image) ?? 'https://index.docker.io/v1/', ...auth };
+    const authconfig = auth === undefined ? undefined : { serveraddress: registryOf(image) ?? DOCKER_HUB_INDEX, ...auth };
     try {
       const stream = await docker.pull(image, { authconfig, abortSignal });
       // Docker answers 200 and reports a failure inside the progress stream.
@@ -178,13 +122,13 @@ export function createImageValidator(components: ImageValidatorComponents, optio
         docker.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => (err ? reject(err) : resolve(output)));
       });
       const failed = events.find((e) => typeof e.error === 'string');
-      if (failed?.error !== undefined) return { ok: false, reason: reasonFor(classify(failed.error), image, auth, failed.error) };
+      if (failed?.error !== undefined) return { ok: false, reason: pullFailureReason(classifyPullFailure(failed.error), image, auth !== undefined, failed.error) };
       return { ok: true, source: 'registry' };
     } catch (err) {
       signal?.throwIfAborted();
       if (timeout.aborted) return { ok: false, reason: `pulling ${image} took longer than ${Math.round(pullTimeoutMs / 1000)} s` };
       const detail = messageOf(err);
-      return { ok: false, reason: reasonFor(classify(detail), image, auth, detail) };
+      return { ok: false, reason: pullFailureReason(classifyPullFailure(detail), image, auth !== undefined, detail) };
     }
   }
 
@@ -204,7 +148,7 @@ export function createImageValidator(components: ImageValidatorComponents, optio
 
   return {
     async validate(image, auth, signal) {
-      if (!isValidReference(image)) return { ok: false, reason: reasonFor('bad_reference', image, auth, '') };
+      if (!isValidReference(image)) return { ok: false, reason: pullFailureReason('bad_reference', image, auth !== undefined, '') };
       const key = cacheKey(image, auth);
       const cached = succeeded.get(key);
       if (cached !== undefined) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createImageValidator, isValidReference, registryOf } from '../../hub/image-validator.ts';
+import { createImageValidator } from '../../hub/image-validator.ts';
+import { isValidReference, registryOf } from '../../src/core/image-ref.ts';
 import { docker, OPEN_IMAGE, OPEN_REGISTRY, PRIVATE_IMAGE, privateRegistryAuth, TEST_IMAGE } from '../support/env.ts';
 import { removeImageIfPresent } from '../support/images.ts';
 
