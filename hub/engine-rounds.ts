@@ -9,6 +9,7 @@ import {
   type Decision,
   isOpen,
   roundOutcome,
+  statsAfterDecision,
   subtractResources,
   type Task,
   transition,
@@ -122,23 +123,14 @@ function cancelOpen(ctx: RoundContext, task: Task, reason: string): void {
 
 /**
  * Trust moves as the policy said; each voter's track record (AgentStats, the basis of adaptive
- * replication) counts the verdict: agreeing with an accepted result is valid, anything else
- * voted on an accepted result is invalid and resets the run. A failed consensus proves nobody
- * wrong and changes neither.
+ * replication) counts its verdict (core: statsAfterDecision).
  */
 function recordVerdicts(ctx: RoundContext, decision: Decision): void {
-  if (decision.outcome !== 'validated') return;
   const { state, tx } = ctx;
-  const voters = decision.groups.flatMap((g) => g.voters.map((agentId) => ({ agentId, agreed: g.digest === decision.digest })));
-  const agents = voters.map((v) => state.agents.get(v.agentId)).filter((a): a is Agent => a !== undefined);
-  const moved = new Map(applyTrustChanges(agents, decision.trustChanges).map((a) => [a.id, a]));
-  for (const { agentId, agreed } of voters) {
-    const agent = moved.get(agentId);
-    if (agent === undefined) continue;
-    const { valid, invalid, consecutiveValid } = agent.stats;
-    const stats = agreed ? { valid: valid + 1, invalid, consecutiveValid: consecutiveValid + 1 } : { valid, invalid: invalid + 1, consecutiveValid: 0 };
-    tx.agent({ ...agent, stats });
-  }
+  const stats = statsAfterDecision(decision, (agentId) => state.agents.get(agentId)?.stats);
+  const voters = new Set([...stats.keys(), ...decision.trustChanges.map((c) => c.agentId)]);
+  const agents = [...voters].map((agentId) => state.agents.get(agentId)).filter((a): a is Agent => a !== undefined);
+  for (const agent of applyTrustChanges(agents, decision.trustChanges)) tx.agent({ ...agent, stats: stats.get(agent.id) ?? agent.stats });
 }
 
 /**

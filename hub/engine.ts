@@ -604,7 +604,7 @@ class Engine implements HubEngineControl {
    */
   private assign(ctx: RoundContext): { assigned: number; queued: number; waiting: number } {
     const { state, tx, now, params } = ctx;
-    const queue = selectActiveQueue(state.backlog, params.scheduling.activeQueueSize, now, params.scheduling.policy);
+    const queue = selectActiveQueue(state.backlog, state.capacity, params.scheduling.activeQueueSize, now, params.scheduling.policy);
     const plan = planAssignments({ queue, index: state.capacity, openAssignments: (taskId) => state.replicas(taskId), params, now });
 
     const byTask = Map.groupBy(plan.assignments, (p) => p.taskId);

@@ -27,13 +27,12 @@ import {
   mayRunSubmittedWork,
   planAssignments,
   recordAssignments,
-  recordVerdict,
   roundOutcome,
   selectActiveQueue,
   startingReplicas,
+  statsAfterDecision,
   subtractResources,
   transition,
-  verdictOf,
 } from '../../src/core/index.ts';
 
 /**
@@ -214,7 +213,7 @@ export class SimHub {
    * Returns how many assignments it made.
    */
   schedule(now: number): number {
-    const queue = selectActiveQueue(this.backlog, this.params.scheduling.activeQueueSize, now, this.scheduling);
+    const queue = selectActiveQueue(this.backlog, this.index, this.params.scheduling.activeQueueSize, now, this.scheduling);
     const eligible = this.#diversity || this.params.validation.policy === 'credibility' ? (task: Task, agentId: string, alongside: readonly string[]) => this.#eligible(task, agentId, alongside) : undefined;
     const plan = planAssignments({ queue, index: this.index, openAssignments: (id) => this.#openReplicas(id), params: this.params, now, eligible });
     const made: Array<[Assignment, string]> = [];
@@ -354,7 +353,7 @@ export class SimHub {
       agent.trust = change.after;
       this.index.upsert(agent);
     }
-    recordVerdicts(reported, decision, (id) => this.agents.get(id));
+    for (const [id, stats] of statsAfterDecision(decision, (agentId) => this.agents.get(agentId)?.stats)) this.#agent(id).stats = stats;
     this.#cancelOpen(completed);
     if (decision.outcome === 'validated') {
       const validated = transition(completed, 'validated', now, decision.reason);
@@ -498,14 +497,5 @@ export class SimHub {
     const agent = this.agents.get(id);
     if (agent === undefined) throw new Error(`simulation bug: unknown agent ${id}`);
     return agent;
-  }
-}
-
-/** Track records a credibility policy weighs: valid/invalid results, and valid ones in a row. */
-function recordVerdicts(reported: readonly Assignment[], decision: Decision, agentOf: (id: string) => Agent | undefined): void {
-  for (const a of reported) {
-    const agent = agentOf(a.agentId);
-    const verdict = verdictOf(decision, a.agentId);
-    if (agent !== undefined && verdict !== null) agent.stats = recordVerdict(agent.stats, verdict);
   }
 }

@@ -2,6 +2,19 @@ import { bestFirst, type HeapNode, IndexedHeap } from './heap.ts';
 import type { Task } from './model.ts';
 import type { CoreParams, SchedulingPolicy } from './params.ts';
 import { statusWeight, taskWeight } from './priority.ts';
+import { replicasWanted } from './replication.ts';
+
+/** What decides whether a task could ever run on the agents registered: its size and its replicas. */
+export interface TaskShape {
+  readonly cpu: number;
+  readonly ramGb: number;
+  /** replicasWanted(task): the agents it needs at once. */
+  readonly replicas: number;
+}
+
+export function taskShape(task: Task): TaskShape {
+  return { cpu: task.spec.cpu, ramGb: task.spec.ramGb, replicas: replicasWanted(task) };
+}
 
 /**
  * The tasks waiting for agents, ordered for both policies, so that the best K cost nearly the
@@ -15,6 +28,11 @@ import { statusWeight, taskWeight } from './priority.ts';
  * add/remove/update cost O(log n). FIFO is one more heap, by submittedAt, built on first use.
  *
  * Equal priorities come out oldest first, then in the order tasks were first added.
+ *
+ * A task can be parked: it stays held (has, get, size, update, remove) but leaves the scheduling
+ * order until `unpark` lets it back. The scheduler parks tasks no registered agent could ever run
+ * (selectActiveQueue), so that they do not hold places in the active queue for good. Parked tasks
+ * are grouped by TaskShape: one check lets a whole group back.
  */
 export class Backlog {
   private readonly params: CoreParams;
@@ -22,6 +40,9 @@ export class Backlog {
   private readonly classes = new Map<string, TaskClass>();
   /** Built on the first FIFO read, then kept up: a heuristic-only hub never pays for it. */
   private fifo: IndexedHeap<Entry> | null = null;
+  /** Parked tasks by shape key. */
+  private readonly parked = new Map<string, ParkedGroup>();
+  private parkedTasks = 0;
   private nextSeq = 0;
 
   constructor(params: CoreParams) {
@@ -41,6 +62,15 @@ export class Backlog {
     return this.entries.get(taskId)?.task;
   }
 
+  /** Number of parked tasks (counted in `size` too). */
+  get parkedCount(): number {
+    return this.parkedTasks;
+  }
+
+  isParked(taskId: string): boolean {
+    return (this.entries.get(taskId)?.parkedIn ?? null) !== null;
+  }
+
   /** Adds a task, or re-files it if it is already held (same as update). */
   add(task: Task): void {
     if (!this.update(task)) this.insert(task, this.nextSeq++);
@@ -53,14 +83,25 @@ export class Backlog {
   update(task: Task): boolean {
     const entry = this.entries.get(task.id);
     if (entry === undefined) return false;
+    const group = entry.parkedIn;
+    if (group !== null) {
+      entry.task = task;
+      // A parked task whose shape changed (more replicas) is judged again at the next pass.
+      if (group.key !== shapeKey(task)) {
+        this.detach(entry);
+        this.attach(entry);
+      }
+      return true;
+    }
     const weight = taskWeight(task);
     const boost = statusWeight(task, this.params);
     if (entry.cls.weight === weight && entry.cls.boost === boost && entry.task.submittedAt === task.submittedAt && entry.task.staleness === task.staleness) {
       entry.task = task;
       return true;
     }
-    this.delete(entry);
-    this.insert(task, entry.seq);
+    this.detach(entry);
+    entry.task = task;
+    this.attach(entry);
     return true;
   }
 
@@ -68,8 +109,45 @@ export class Backlog {
   remove(taskId: string): boolean {
     const entry = this.entries.get(taskId);
     if (entry === undefined) return false;
-    this.delete(entry);
+    this.detach(entry);
+    this.entries.delete(taskId);
     return true;
+  }
+
+  /** Takes a held task out of the scheduling order until unparked. False when not held or parked already. */
+  park(taskId: string): boolean {
+    const entry = this.entries.get(taskId);
+    if (entry === undefined || entry.parkedIn !== null) return false;
+    this.detach(entry);
+    const key = shapeKey(entry.task);
+    let group = this.parked.get(key);
+    if (group === undefined) {
+      group = { key, shape: taskShape(entry.task), entries: new Set() };
+      this.parked.set(key, group);
+    }
+    group.entries.add(entry);
+    entry.parkedIn = group;
+    this.parkedTasks += 1;
+    return true;
+  }
+
+  /**
+   * Returns to the scheduling order every parked task whose shape `fits` accepts (asked once per
+   * shape). Returns how many came back.
+   */
+  unpark(fits: (shape: TaskShape) => boolean): number {
+    let back = 0;
+    for (const [key, group] of this.parked) {
+      if (!fits(group.shape)) continue;
+      this.parked.delete(key);
+      for (const entry of group.entries) {
+        entry.parkedIn = null;
+        this.attach(entry);
+        back += 1;
+      }
+    }
+    this.parkedTasks -= back;
+    return back;
   }
 
   /** The best `k` tasks at `now`: highest priority first (heuristic), or oldest first (fifo). */
@@ -102,13 +180,21 @@ export class Backlog {
   private fifoHeap(): IndexedHeap<Entry> {
     if (this.fifo === null) {
       const fifo = new IndexedHeap<Entry>(fifoBefore);
-      for (const entry of this.entries.values()) entry.fifoNode = fifo.push(entry);
+      for (const entry of this.entries.values()) if (entry.parkedIn === null) entry.fifoNode = fifo.push(entry);
       this.fifo = fifo;
     }
     return this.fifo;
   }
 
   private insert(task: Task, seq: number): void {
+    const entry = { task, seq, parkedIn: null } as Entry;
+    this.attach(entry);
+    this.entries.set(task.id, entry);
+  }
+
+  /** Files an entry, from its task, in its class heap and the FIFO heap (when built). */
+  private attach(entry: Entry): void {
+    const task = entry.task;
     const weight = taskWeight(task);
     const boost = statusWeight(task, this.params);
     const key = `${weight}:${boost}`;
@@ -117,18 +203,27 @@ export class Backlog {
       cls = { key, weight, boost, heap: new IndexedHeap<Entry>(virtualBefore) };
       this.classes.set(key, cls);
     }
-    const virtual = task.submittedAt + 1000 * task.staleness * this.params.scheduling.stalePenalty * weight;
-    const entry = { task, seq, submittedAt: task.submittedAt, virtual, cls } as Entry;
+    entry.submittedAt = task.submittedAt;
+    entry.virtual = task.submittedAt + 1000 * task.staleness * this.params.scheduling.stalePenalty * weight;
+    entry.cls = cls;
     entry.classNode = cls.heap.push(entry);
     entry.fifoNode = this.fifo?.push(entry) ?? null;
-    this.entries.set(task.id, entry);
   }
 
-  private delete(entry: Entry): void {
+  /** Takes an entry out of the heaps, or out of its parked group. */
+  private detach(entry: Entry): void {
+    const group = entry.parkedIn;
+    if (group !== null) {
+      group.entries.delete(entry);
+      if (group.entries.size === 0) this.parked.delete(group.key);
+      entry.parkedIn = null;
+      this.parkedTasks -= 1;
+      return;
+    }
     entry.cls.heap.remove(entry.classNode);
     if (entry.cls.heap.size === 0) this.classes.delete(entry.cls.key);
     if (entry.fifoNode !== null) this.fifo?.remove(entry.fifoNode);
-    this.entries.delete(entry.task.id);
+    entry.fifoNode = null;
   }
 }
 
@@ -152,6 +247,18 @@ interface Entry {
   cls: TaskClass;
   classNode: HeapNode<Entry>;
   fifoNode: HeapNode<Entry> | null;
+  /** The group it is parked in; null while it is in the heaps. */
+  parkedIn: ParkedGroup | null;
+}
+
+interface ParkedGroup {
+  key: string;
+  shape: TaskShape;
+  entries: Set<Entry>;
+}
+
+function shapeKey(task: Task): string {
+  return `${task.spec.cpu}:${task.spec.ramGb}:${replicasWanted(task)}`;
 }
 
 function seqBefore(a: Entry, b: Entry): boolean {

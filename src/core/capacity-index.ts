@@ -1,7 +1,7 @@
 import type { Resources } from '../../protocol/messages.ts';
-import { AgentTree, type TreeEntry } from './agent-tree.ts';
 import { CapacityExceededError, UnknownAgentError } from './errors.ts';
 import type { Agent } from './model.ts';
+import { type AgentQuery, OrderedAgents } from './ordered-agents.ts';
 import { addResources, resourceWeight, roundResource, subtractResources } from './resources.ts';
 
 /** What the index needs of an agent. */
@@ -67,9 +67,9 @@ export interface CapacityStats {
 export class CapacityIndex {
   private readonly agents = new Map<string, CapacityEntry>();
   /** Active agents by available capacity. */
-  private readonly free = new AgentTree();
-  /** All registered agents by total capacity. */
-  private readonly total = new AgentTree();
+  private readonly free = new OrderedAgents();
+  /** All registered agents by total capacity; only counted, so trust changes need not move them. */
+  private readonly total = new OrderedAgents({ trustBreaksTies: false });
 
   /** Registered agents held. */
   get size(): number {
@@ -111,25 +111,25 @@ export class CapacityIndex {
     if (resources.cpu > available.cpu || resources.ramGb > available.ramGb) {
       throw new CapacityExceededError(agentId, `cannot reserve ${resources.cpu} CPU / ${resources.ramGb} GB: only ${available.cpu} CPU / ${available.ramGb} GB available`);
     }
-    return this.store({ ...entry, reserved: addResources(entry.reserved, resources) }).available;
+    return this.store({ ...entry, reserved: addResources(entry.reserved, resources) }, true).available;
   }
 
   /** Gives back what `reserve` held (an assignment closed). False for an agent not held. */
   release(agentId: string, resources: Resources): boolean {
     const entry = this.agents.get(agentId);
     if (entry === undefined) return false;
-    this.store({ ...entry, reserved: subtractResources(entry.reserved, resources) });
+    this.store({ ...entry, reserved: subtractResources(entry.reserved, resources) }, true);
     return true;
   }
 
   /**
    * Up to `k` agents that can take `request` now, best fit first, skipping `exclude` (agents
-   * that already hold a replica of the task). Costs O(log n + visited), not O(n).
+   * that already hold a replica of the task). Costs the blocks and agents visited (ordered-agents.ts), not a scan of every agent.
    */
   candidates(request: CapacityRequest, k: number, exclude?: ReadonlySet<string>): Candidate[] {
-    return this.free.first(freeQuery(request), k, exclude).map((entry) => {
-      const agent = this.agents.get(entry.id) as CapacityEntry;
-      return { agentId: entry.id, available: agent.available, trust: agent.trust };
+    return this.free.first(freeQuery(request), k, exclude).map((agentId) => {
+      const agent = this.agents.get(agentId) as CapacityEntry;
+      return { agentId, available: agent.available, trust: agent.trust };
     });
   }
 
@@ -164,30 +164,23 @@ export class CapacityIndex {
     };
   }
 
-  private store(fields: Omit<CapacityEntry, 'available'>): CapacityEntry {
+  /** `reservation`: only `reserved` changed, so the totals' set has nothing to learn. */
+  private store(fields: Omit<CapacityEntry, 'available'>, reservation = false): CapacityEntry {
     const available = {
       cpu: availableOf(fields.free.cpu, fields.reserved.cpu, fields.total.cpu),
       ramGb: availableOf(fields.free.ramGb, fields.reserved.ramGb, fields.total.ramGb),
     };
-    const entry: CapacityEntry = { ...fields, available };
-    const before = this.agents.get(entry.id);
+    const entry: CapacityEntry = { id: fields.id, total: fields.total, free: fields.free, reserved: fields.reserved, available, trust: fields.trust, active: fields.active };
     this.agents.set(entry.id, entry);
-    // Reservations change only `available`: skip the total tree then.
-    if (before === undefined || before.trust !== entry.trust || before.active !== entry.active || before.total.cpu !== entry.total.cpu || before.total.ramGb !== entry.total.ramGb) {
-      this.total.upsert(treeEntry(entry.id, entry.total, entry));
-    }
-    if (entry.active) this.free.upsert(treeEntry(entry.id, available, entry));
+    if (!reservation) this.total.set(entry.id, entry.total.cpu, entry.total.ramGb, entry.trust, entry.active);
+    if (entry.active) this.free.set(entry.id, available.cpu, available.ramGb, entry.trust, true);
     else this.free.delete(entry.id);
     return entry;
   }
 }
 
-function freeQuery(request: CapacityRequest): { cpu: number; ram: number; minKey: number; trust: number } {
+function freeQuery(request: CapacityRequest): AgentQuery {
   return { cpu: request.cpu, ram: request.ramGb, minKey: resourceWeight(request), trust: request.minTrust };
-}
-
-function treeEntry(id: string, capacity: Resources, agent: { trust: number; active: boolean }): TreeEntry {
-  return { id, key: resourceWeight(capacity), cpu: capacity.cpu, ram: capacity.ramGb, trust: agent.trust, active: agent.active };
 }
 
 /** A report above the total is capped first: reservations come out of what truly exists. */

@@ -50,26 +50,6 @@ export function agentCredibility(stats: AgentStats | undefined, params: Credibil
 }
 
 /**
- * What an accepted decision says of one voter's result: `valid` (it agreed and the agreement
- * was confirmed), `invalid` (it voted for another digest), or null: the decision is not an
- * acceptance, the voter's agreement confirmed nothing (Decision.unverified), or it did not vote.
- */
-export function verdictOf(decision: Pick<Decision, 'outcome' | 'digest' | 'groups' | 'unverified'>, agentId: string): 'valid' | 'invalid' | null {
-  if (decision.outcome !== 'validated' || decision.unverified?.includes(agentId) === true) return null;
-  const group = decision.groups.find((g) => g.voters.includes(agentId));
-  if (group === undefined) return null;
-  return group.digest === decision.digest ? 'valid' : 'invalid';
-}
-
-/**
- * A track record after a verdict. Slow to earn, fast to lose: a valid result extends the run by
- * one; an invalid one ends it, so the agent's credibility falls at once to a newcomer's.
- */
-export function recordVerdict(stats: AgentStats, verdict: 'valid' | 'invalid'): AgentStats {
-  return verdict === 'valid' ? { ...stats, valid: stats.valid + 1, consecutiveValid: stats.consecutiveValid + 1 } : { ...stats, invalid: stats.invalid + 1, consecutiveValid: 0 };
-}
-
-/**
  * Cr of the group whose log-weight (sum of its voters' log-odds) is `target`, among groups with
  * the log-weights `all` (the target included): W / (1 + sum W), computed in log space so that
  * long records cannot overflow.

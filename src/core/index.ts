@@ -16,6 +16,7 @@ export * from './capacity-index.ts';
 export * from './scheduler.ts';
 export * from './consensus.ts';
 export * from './credibility.ts';
+export * from './track-record.ts';
 export * from './spot-check.ts';
 export * from './replication.ts';
 export * from './health.ts';

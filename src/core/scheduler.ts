@@ -1,5 +1,5 @@
 import type { Resources } from '../../protocol/messages.ts';
-import type { Backlog } from './backlog.ts';
+import { type Backlog, type TaskShape, taskShape } from './backlog.ts';
 import type { CapacityIndex, CapacityRequest, Candidate } from './capacity-index.ts';
 import { assignmentDeadline } from './health.ts';
 import type { Task } from './model.ts';
@@ -98,9 +98,10 @@ export function planAssignments({ queue, index, openAssignments, params, now, el
     const holders = open.agentIds.length + planned.length;
     const missing = replicasWanted(task) - holders;
     if (missing <= 0) continue;
-    const exclude = new Set([...open.agentIds, ...(open.excluded ?? []), ...planned]);
     const request = requestOf(task);
-    const chosen = eligible === undefined ? index.candidates(request, missing, exclude) : eligibleCandidates(index, request, missing, exclude, (agentId, alongside) => eligible(task, agentId, alongside));
+    // Most tasks of a pass hold no replica yet: no set to build for them (`eligible` adds to it).
+    const exclude = eligible !== undefined || holders > 0 || (open.excluded?.length ?? 0) > 0 ? new Set([...open.agentIds, ...(open.excluded ?? []), ...planned]) : undefined;
+    const chosen = eligible === undefined ? index.candidates(request, missing, exclude) : eligibleCandidates(index, request, missing, exclude ?? new Set(), (agentId, alongside) => eligible(task, agentId, alongside));
     if (chosen.length < missing) {
       waiting.push({ taskId: task.id, ...explainWaiting(task, index, { holders, exclude }) });
       continue;
@@ -140,10 +141,36 @@ function eligibleCandidates(index: CapacityIndex, request: CapacityRequest, k: n
 
 /**
  * The active queue: the `k` tasks a pass considers (scheduling.activeQueueSize in the thesis),
- * best first under `policy`.
+ * best first under `policy`, among the tasks the registered agents could ever run.
+ *
+ * A task they could not run even if every one of them were idle (fewer registered agents, active
+ * or not, have its size in total than it needs replicas: explainWaiting's NEVER_FITS, or
+ * TOO_FEW_AGENTS for good) is parked in the backlog, and the selection looks past it. Left in the
+ * queue, it would hold its place for ever: under FIFO, nothing behind it would ever run. Parked
+ * tasks stay in the backlog, explainWaiting still gives their reason, and they come back at the
+ * first pass after agents that fit them register (one check per parked task shape).
  */
-export function selectActiveQueue(backlog: Backlog, k: number, now: number, policy: SchedulingPolicy): Task[] {
-  return backlog.top(k, now, policy);
+export function selectActiveQueue(backlog: Backlog, index: CapacityIndex, k: number, now: number, policy: SchedulingPolicy): Task[] {
+  if (backlog.parkedCount > 0) backlog.unpark((shape) => couldEverRun(shape, index));
+  const queue: Task[] = [];
+  if (k <= 0) return queue;
+  const hopeless: string[] = [];
+  for (const task of backlog.ordered(now, policy)) {
+    if (!couldEverRun(taskShape(task), index)) {
+      hopeless.push(task.id);
+      continue;
+    }
+    queue.push(task);
+    if (queue.length >= k) break;
+  }
+  // After the walk: the backlog must not change while `ordered` runs.
+  for (const taskId of hopeless) backlog.park(taskId);
+  return queue;
+}
+
+/** Whether enough registered agents, active or not, have the shape's size in total. */
+function couldEverRun(shape: TaskShape, index: CapacityIndex): boolean {
+  return index.countEverFitting({ cpu: shape.cpu, ramGb: shape.ramGb }, shape.replicas) >= shape.replicas;
 }
 
 export interface WaitContext {

@@ -2,6 +2,7 @@ import type { Decision } from './consensus.ts';
 import { agentCredibility, groupCredibility, isProvenLiar } from './credibility.ts';
 import type { Agent, AgentStats } from './model.ts';
 import type { CoreParams } from './params.ts';
+import { recordVerdict } from './track-record.ts';
 import { rewardTrust } from './trust.ts';
 
 /**
@@ -55,13 +56,13 @@ export function judgeSpotCheck(agent: Pick<Agent, 'stats' | 'trust'>, digest: st
   if (digest === known) {
     return {
       passed: true,
-      stats: { ...s, valid: s.valid + 1, consecutiveValid: s.consecutiveValid + 1, spotChecksPassed: (s.spotChecksPassed ?? 0) + 1 },
+      stats: { ...recordVerdict(s, 'valid'), spotChecksPassed: (s.spotChecksPassed ?? 0) + 1 },
       trust: rewardTrust(agent.trust, params.trust),
     };
   }
   return {
     passed: false,
-    stats: { ...s, invalid: s.invalid + 1, consecutiveValid: 0, spotChecksFailed: (s.spotChecksFailed ?? 0) + 1 },
+    stats: { ...recordVerdict(s, 'invalid'), spotChecksFailed: (s.spotChecksFailed ?? 0) + 1 },
     trust: params.trust.min,
   };
 }

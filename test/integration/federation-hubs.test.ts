@@ -6,10 +6,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentView, TaskView } from '../../hub/engine-types.ts';
+import type { AgentView, NetworkView, TaskView } from '../../hub/engine-types.ts';
 import type { FederationView } from '../../hub/federation-bridge.ts';
 import { digestOf, type MessageBody } from '../../protocol/index.ts';
 import { generateKeyPair } from '../../keys/index.ts';
+import { PRIVATE_IMAGE, privateRegistryAuth } from '../support/env.ts';
 import { startTestHub, type TestHub } from '../support/federation.ts';
 import { expectStatus, HubClient, type HubProcess, sleep, startHubProcess, TestAgent, taskSpec } from '../support/test-agent.ts';
 
@@ -54,7 +55,7 @@ async function startHub(name: string, bootstrap: string[], reuse?: Hub): Promise
  */
 class Worker {
   readonly agents: TestAgent[];
-  readonly grants: Array<{ hub: string; body: MessageBody<'assignment'> }> = [];
+  readonly grants: Array<{ hub: string; body: MessageBody<'assignment'>; credentials: boolean }> = [];
   private running = true;
   private readonly done: Promise<void>;
 
@@ -75,7 +76,7 @@ class Worker {
           if (beat % 8 === 0) await agent.heartbeat();
           const grant = await agent.requestWork();
           if (grant !== null) {
-            this.grants.push({ hub: agent.hub.url, body: grant.body });
+            this.grants.push({ hub: agent.hub.url, body: grant.body, credentials: grant.registryAuth !== undefined });
             await agent.postResult(grant.body, { stdout: `${grant.body.spec.command.slice(1).join(' ')}\n`, exitCode: 0 });
           }
         } catch {
@@ -188,18 +189,46 @@ describe('three federated hubs', () => {
       const [b, c] = await Promise.all([trustOn(B, agentIds), trustOn(C, agentIds)]);
       return JSON.stringify(b) === JSON.stringify(trust) && JSON.stringify(c) === JSON.stringify(trust) ? true : undefined;
     });
+    // A's own network has no agent and this one task; the federation's, three hubs and both agents.
+    const network = expectStatus('GET /v1/network', await A.client.get<NetworkView>('/v1/network'), 200);
+    expect(network.agents.total).toBe(0);
+    expect(network.tasks.validated).toBe(1);
+    expect(network.federation).toMatchObject({ hubs: 3, agents: { active: 2, total: 2 }, tasks: { validated: 1 } });
+    expect(network.federation!.resources.total).toEqual({ cpu: 8, ramGb: 16 });
   }, 60_000);
 
+  it('answers a hub started without --listen: it runs alone', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'dcloud-fed-alone-'));
+    const alone = await startHubProcess({ dataDir, args: ['--tick-ms', '50'] });
+    try {
+      const client = new HubClient(alone.url);
+      const answer = await client.get<{ error: { code: string } }>('/v1/federation');
+      expect(answer.status).toBe(404);
+      expect(answer.body.error.code).toBe('FEDERATION_OFF');
+      expect(expectStatus('GET /v1/network', await client.get<NetworkView>('/v1/network'), 200).federation).toBeUndefined();
+    } finally {
+      await alone.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it('refuses a forged result and a forged decision gossiped by a rogue peer, and nothing changes', async () => {
-    // A task no agent can run (64 cores): it waits on A, undecided.
+    // A task decided by A, and one no agent can run (64 cores): it waits on A, undecided.
+    await attach([B.client], 'b-rogue');
+    const decided = (await sameEverywhere((await submitter().submitTask(taskSpec({ command: ['echo', 'decided'] }))).id, hubs))[0]!;
     const waiting = await submitter().submitTask(taskSpec({ cpu: 64, overlap: 1, command: ['echo', 'waiting'] }));
-    const decided = (await A.client.get<{ tasks: TaskView[] }>('/v1/tasks?status=validated')).body.tasks[0]!;
     await waitFor('the waiting task known everywhere', async () => ((await Promise.all([B, C].map((h) => h.client.get(`/v1/tasks/${waiting.id}`)))).every((r) => r.status === 200) ? true : undefined));
     const agentIds = decided.assignments.map((a) => a.agentId);
     const snapshot = async () =>
       Promise.all(
         hubs.map(async (h) => ({
-          tasks: (await Promise.all([waiting.id, decided.id].map((id) => h.client.task(id)))).map((t) => ({ ...outcome(t), round: t.round, assignments: t.assignments.length })),
+          // (pending and in_queue: the same wait, the home's scheduler moves it in and out of its active queue)
+          tasks: (await Promise.all([waiting.id, decided.id].map((id) => h.client.task(id)))).map((t) => ({
+            ...outcome(t),
+            status: t.status === 'in_queue' ? 'pending' : t.status,
+            round: t.round,
+            assignments: t.assignments.length,
+          })),
           trust: await trustOn(h, agentIds),
         })),
       );
@@ -267,7 +296,25 @@ describe('three federated hubs', () => {
     }
   }, 60_000);
 
+  it('runs a task whose image needs registry credentials only on agents of its home, which holds them', async () => {
+    // An agent with room to spare, registered with B and C (and those of the tests before): none may run it.
+    const elsewhere = await attach([B.client, C.client], 'bc-private');
+    await waitFor('A knows the agent', async () => ((await A.client.agent(elsewhere.id)).active ? true : undefined));
+    const task = await submitter().submitTask(taskSpec({ image: PRIVATE_IMAGE, privateRegistry: true, command: ['echo', '42 private'] }), { ...privateRegistryAuth });
+    const waiting = await A.client.waitForTask(task.id, (t) => t.status === 'in_queue' || t.status === 'pending', { timeoutMs: 30_000 });
+    expect(waiting.assignments).toEqual([]);
+    expect(waiting.reason).toMatch(/0 agents are eligible/);
+    const own = await attach([A.client], 'a1');
+    const [onA] = await sameEverywhere(task.id, hubs);
+    expect(onA!.status).toBe('validated');
+    expect(onA!.assignments.map((a) => a.agentId)).toEqual([own.id]);
+    expect(own.grants.map((g) => [g.body.taskId, g.credentials])).toEqual([[task.id, true]]);
+    for (const w of workers) if (w !== own) expect(w.grants.some((g) => g.body.taskId === task.id)).toBe(false);
+  }, 60_000);
+
   it('catches a hub up after it was stopped while tasks flowed: same tasks, decisions and trust, no manual step', async () => {
+    // Agents that stay reachable while B is away (those attached to B only are not).
+    await Promise.all([attach([C.client], 'c-stays-1'), attach([C.client], 'c-stays-2')]);
     const port = B.process.port;
     expect(await B.process.stop()).toBe(0);
     const away = Date.now();
@@ -299,6 +346,8 @@ describe('three federated hubs', () => {
   }, 90_000);
 
   it('still decides a task whose home was killed right after accepting it', async () => {
+    const survivors = await Promise.all([attach([B.client], 'b-survives'), attach([C.client], 'c-survives')]);
+    await waitFor('A knows the agents', async () => ((await Promise.all(survivors.map((w) => A.client.agent(w.id)))).every((a) => a.active) ? true : undefined));
     const task = await submitter().submitTask(taskSpec({ overlap: 2, command: ['echo', '42 orphan'] }));
     await A.process.kill();
     const successor = [B, C].sort((x, y) => (x.nodeId < y.nodeId ? -1 : 1))[0]!;

@@ -237,7 +237,8 @@ describe('scheduling', () => {
     const task = await new Submitter(hub).submit(spec({ overlap: 3 }));
     await hub.engine.tick();
     const waiting = hub.engine.getTask(task.id)!;
-    expect(waiting.status).toBe('in_queue');
+    // It can never run on these agents: parked outside the active queue (core: selectActiveQueue).
+    expect(waiting.status).toBe('pending');
     expect(waiting.reason).toBe('2 agents are eligible (active, trust >= 5.0, 1 CPU core and 0.5 GB RAM in total); overlap count needs 3');
     expect(waiting.assignments).toEqual([]);
 

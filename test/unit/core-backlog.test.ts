@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Backlog, DEFAULT_PARAMS, priority, selectActiveQueue, type Task, type TaskStatus } from '../../src/core/index.ts';
-import { makeTask, seededRandom } from './core-fixtures.ts';
+import { Backlog, CapacityIndex, DEFAULT_PARAMS, priority, selectActiveQueue, type Task, type TaskStatus } from '../../src/core/index.ts';
+import { makeAgent, makeTask, seededRandom } from './core-fixtures.ts';
 
 const params = DEFAULT_PARAMS;
 
@@ -52,7 +52,9 @@ describe('backlog', () => {
     // P: old-big 120/16 = 7.5, new-small 60/2 = 30, stale 110/2 - 30 = 25
     expect(backlog.top(3, now, 'heuristic').map((t) => t.id)).toEqual(['new-small', 'stale', 'old-big']);
     expect(backlog.top(3, now, 'fifo').map((t) => t.id)).toEqual(['old-big', 'stale', 'new-small']);
-    expect(selectActiveQueue(backlog, 2, now, 'heuristic').map((t) => t.id)).toEqual(['new-small', 'stale']);
+    const index = new CapacityIndex();
+    index.upsert(makeAgent({ id: 'big', total: { cpu: 8, ramGb: 16 } }));
+    expect(selectActiveQueue(backlog, index, 2, now, 'heuristic').map((t) => t.id)).toEqual(['new-small', 'stale']);
     expect(backlog.top(0, now)).toEqual([]);
   });
 

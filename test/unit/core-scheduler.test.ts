@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   type Agent,
+  Backlog,
   CapacityIndex,
   DEFAULT_PARAMS,
   explainWaiting,
   type OpenReplicas,
   type PlannedAssignment,
   planAssignments,
+  selectActiveQueue,
   type Task,
 } from '../../src/core/index.ts';
 import { makeAgent, makeTask, seededRandom } from './core-fixtures.ts';
@@ -158,4 +160,117 @@ describe('explainWaiting', () => {
   it('says QUEUED when agents could take it now', () => {
     expect(why(makeTask(), [makeAgent()]).code).toBe('QUEUED');
   });
+});
+
+describe('selectActiveQueue', () => {
+  function backlogOf(tasks: Task[]): Backlog {
+    const backlog = new Backlog(params);
+    for (const task of tasks) backlog.add(task);
+    return backlog;
+  }
+  const ids = (tasks: Task[]): string[] => tasks.map((t) => t.id);
+
+  it('under FIFO, looks past a head no agent could ever run: the tasks behind it run', () => {
+    const huge = makeTask({ id: 'huge', submittedAt: 0, spec: { cpu: 16, ramGb: 4 } });
+    const small = Array.from({ length: 3 }, (_, i) => makeTask({ id: `s${i}`, submittedAt: 1_000 * (i + 1), spec: { cpu: 1, ramGb: 1 } }));
+    const backlog = backlogOf([huge, ...small]);
+    const index = indexOf([makeAgent({ id: 'a', total: { cpu: 4, ramGb: 8 } })]);
+
+    const queue = selectActiveQueue(backlog, index, 2, 10_000, 'fifo');
+    expect(ids(queue)).toEqual(['s0', 's1']);
+    expect(planAssignments({ queue, index, openAssignments: none, params, now: 10_000 }).assignments.map((a) => a.taskId)).toEqual(['s0', 's1']);
+    // Parked, not dropped: still held, still explained.
+    expect(backlog.isParked('huge')).toBe(true);
+    expect(backlog.size).toBe(4);
+    expect(explainWaiting(huge, index).code).toBe('NEVER_FITS');
+    // Without parking, the FIFO head would have taken a place in every pass.
+    expect(ids(backlog.top(2, 10_000, 'fifo'))).toEqual(['s0', 's1']);
+  });
+
+  it('lets a parked task back, first in FIFO order, once an agent that fits it registers', () => {
+    const huge = makeTask({ id: 'huge', submittedAt: 0, spec: { cpu: 16, ramGb: 4 } });
+    const small = makeTask({ id: 'small', submittedAt: 1_000, spec: { cpu: 1, ramGb: 1 } });
+    const backlog = backlogOf([huge, small]);
+    const index = indexOf([makeAgent({ id: 'a', total: { cpu: 4, ramGb: 8 } })]);
+    expect(ids(selectActiveQueue(backlog, index, 10, 2_000, 'fifo'))).toEqual(['small']);
+    expect(ids(selectActiveQueue(backlog, index, 10, 3_000, 'fifo'))).toEqual(['small']);
+
+    // An inactive big agent counts: it could come back. Its arrival lets the task back.
+    index.upsert(makeAgent({ id: 'big', total: { cpu: 16, ramGb: 32 }, active: false }));
+    expect(ids(selectActiveQueue(backlog, index, 10, 4_000, 'fifo'))).toEqual(['huge', 'small']);
+    expect(backlog.isParked('huge')).toBe(false);
+    index.upsert(makeAgent({ id: 'big', total: { cpu: 16, ramGb: 32 } }));
+    const queue = selectActiveQueue(backlog, index, 10, 5_000, 'fifo');
+    const plan = planAssignments({ queue, index, openAssignments: none, params, now: 5_000 });
+    expect(plan.assignments.map((a) => [a.taskId, a.agentId])).toEqual([
+      ['huge', 'big'],
+      ['small', 'a'],
+    ]);
+  });
+
+  it('parks a task that needs more replicas than agents are registered for, until enough are', () => {
+    const wide = makeTask({ id: 'wide', submittedAt: 0, spec: { overlap: 3 } });
+    const backlog = backlogOf([wide, makeTask({ id: 'narrow', submittedAt: 1 })]);
+    const index = indexOf([makeAgent({ id: 'a' }), makeAgent({ id: 'b' })]);
+    expect(ids(selectActiveQueue(backlog, index, 10, 0, 'heuristic'))).toEqual(['narrow']);
+    expect(explainWaiting(wide, index).code).toBe('TOO_FEW_AGENTS');
+    index.upsert(makeAgent({ id: 'c' }));
+    expect(ids(selectActiveQueue(backlog, index, 10, 0, 'heuristic')).sort()).toEqual(['narrow', 'wide']);
+  });
+
+  it('parks under the heuristic too, where a big old task would top the queue', () => {
+    const backlog = backlogOf([makeTask({ id: 'old-huge', submittedAt: 0, spec: { cpu: 64, ramGb: 1 } }), makeTask({ id: 'new', submittedAt: 3_599_000 })]);
+    const index = indexOf([makeAgent({ id: 'a' })]);
+    expect(ids(backlog.top(1, 3_600_000, 'heuristic'))).toEqual(['old-huge']);
+    expect(ids(selectActiveQueue(backlog, index, 1, 3_600_000, 'heuristic'))).toEqual(['new']);
+  });
+});
+
+describe('backlog parking', () => {
+  it('keeps a parked task held across updates and removals, out of both orders', () => {
+    const backlog = new Backlog(params);
+    const a = makeTask({ id: 'a', submittedAt: 0, spec: { cpu: 8 } });
+    const b = makeTask({ id: 'b', submittedAt: 1 });
+    backlog.add(a);
+    backlog.add(b);
+    expect(backlog.park('a')).toBe(true);
+    expect(backlog.park('a')).toBe(false);
+    expect(backlog.park('nobody')).toBe(false);
+    // The FIFO heap, built after the parking, leaves it out too.
+    expect(ids(backlog.top(5, 10, 'fifo'))).toEqual(['b']);
+    expect(ids(backlog.top(5, 10, 'heuristic'))).toEqual(['b']);
+    expect([backlog.size, backlog.parkedCount]).toEqual([2, 1]);
+
+    // A status change keeps it parked; the record held is the new one.
+    const queued = { ...a, status: 'in_queue' as const };
+    expect(backlog.update(queued)).toBe(true);
+    expect(backlog.isParked('a')).toBe(true);
+    expect(backlog.get('a')).toBe(queued);
+
+    // unpark asks once per shape and lets back only what fits.
+    const asked: string[] = [];
+    expect(backlog.unpark((shape) => (asked.push(`${shape.cpu}/${shape.ramGb}/${shape.replicas}`), false))).toBe(0);
+    expect(asked).toEqual(['8/1/1']);
+    expect(backlog.unpark((shape) => shape.cpu === 8)).toBe(1);
+    expect(ids(backlog.top(5, 10, 'fifo'))).toEqual(['a', 'b']);
+    expect(backlog.parkedCount).toBe(0);
+
+    backlog.park('a');
+    expect(backlog.remove('a')).toBe(true);
+    expect([backlog.size, backlog.parkedCount, backlog.has('a')]).toEqual([1, 0, false]);
+  });
+
+  it('judges a parked task again when its shape changes (more replicas)', () => {
+    const backlog = new Backlog(params);
+    const task = makeTask({ id: 't', spec: { overlap: 3 } });
+    backlog.add(task);
+    backlog.park('t');
+    expect(backlog.update({ ...task, replicas: 1 })).toBe(true);
+    expect(backlog.isParked('t')).toBe(false);
+    expect(backlog.top(1, 0)[0]?.replicas).toBe(1);
+  });
+
+  function ids(tasks: Task[]): string[] {
+    return tasks.map((t) => t.id);
+  }
 });
