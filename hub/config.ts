@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { DcloudError } from '../protocol/errors.ts';
-import { type CoreParams, DEFAULT_PARAMS, mergeParams, type PartialCoreParams, SCHEDULING_POLICIES, VALIDATION_POLICIES } from '../src/core/params.ts';
+import { type CoreParams, DEFAULT_PARAMS, mergeParams, type PartialCoreParams, SCHEDULING_POLICIES, type ValidationPolicyName } from '../src/core/params.ts';
+
+/**
+ * The validation policies the engine can carry out. `credibility` (src/core) answers `undecided`
+ * and asks for more replicas, spot-checks and adaptive replication: the simulator drives all of
+ * that, the engine does not yet (it would fail such rounds), so the hub does not offer it.
+ */
+const HUB_VALIDATION_POLICIES: readonly ValidationPolicyName[] = ['trust-sum'];
 import { InvalidParamsError } from '../src/core/errors.ts';
 
 /**
@@ -105,7 +112,7 @@ export const HUB_PARAMS: readonly HubParam[] = [
   { path: 'params.trust.max', flag: 'trust-max', kind: { type: 'number' }, default: p.trust.max, describe: 'highest trust' },
   { path: 'params.trust.reward', flag: 'trust-reward', kind: { type: 'number' }, default: p.trust.reward, describe: 'trust gained for agreeing with consensus' },
   { path: 'params.trust.penalty', flag: 'trust-penalty', kind: { type: 'number' }, default: p.trust.penalty, describe: 'trust lost for disagreeing' },
-  { path: 'params.validation.policy', flag: 'validation-policy', kind: { type: 'enum', values: VALIDATION_POLICIES }, default: p.validation.policy, describe: 'validation policy' },
+  { path: 'params.validation.policy', flag: 'validation-policy', kind: { type: 'enum', values: HUB_VALIDATION_POLICIES }, default: p.validation.policy, describe: 'validation policy' },
   { path: 'params.validation.threshold', flag: 'validation-threshold', kind: { type: 'number' }, default: p.validation.threshold, describe: 'winning share needed to accept a result, (0, 1]' },
   { path: 'params.credibility.epsilon', flag: 'credibility-epsilon', kind: { type: 'number' }, default: p.credibility.epsilon, describe: 'credibility policy: accept once a result is right with probability 1 - epsilon, (0, 0.5)' },
   { path: 'params.credibility.growth', flag: 'credibility-growth', kind: { type: 'number' }, default: p.credibility.growth, describe: 'credibility policy: log-odds an agent gains per verified result' },
