@@ -71,10 +71,12 @@ describe('an agent killed in the middle of a task', () => {
     const task = await submitter(hub.url).submitTask(taskSpec({ image: TEST_IMAGE, command: ['sh', '-c', 'sleep 4; echo 42'], minTrust: 0 }));
     const run = await eventually('the task to run', async () => (await first.status()).running[0]);
     expect(run.taskId).toBe(task.id);
+    // The agent reports the task running as soon as it takes it; kill it once its container exists.
+    const byAssignment = { all: true, filters: { label: [`dcloud.assignment=${run.assignmentId}`] } };
+    await eventually('the task container to be created', async () => ((await engine.listContainers(byAssignment)).length > 0 ? true : undefined));
     await first.kill();
     // Its container outlived it.
-    const orphans = await engine.listContainers({ all: true, filters: { label: [`dcloud.assignment=${run.assignmentId}`] } });
-    expect(orphans).toHaveLength(1);
+    expect(await engine.listContainers(byAssignment)).toHaveLength(1);
 
     const second = await agentProcess(hub.url);
     expect(second.nodeId).toBe(first.nodeId);
@@ -89,7 +91,7 @@ describe('an agent killed in the middle of a task', () => {
     expect(log.split('reporting it as failed').length - 1).toBe(1);
     expect(log.split(`"assignment":"${run.assignmentId}"`).length - 1).toBe(2); // the recovery line and the delivery line
     expect(log).toContain('removed containers a previous run left behind');
-    expect(await engine.listContainers({ all: true, filters: { label: [`dcloud.assignment=${run.assignmentId}`] } })).toEqual([]);
+    expect(await engine.listContainers(byAssignment)).toEqual([]);
     // The retry ran as a new assignment.
     expect(done.assignments.filter((a) => a.status === 'reported').map((a) => a.id)).not.toContain(run.assignmentId);
   });
