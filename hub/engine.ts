@@ -4,6 +4,7 @@ import type Dockerode from 'dockerode';
 import { createSigner, loadOrCreateKeyFile, type Signer, Verifier } from '../keys/index.ts';
 import { digestOf, type Envelope, type MessageType, type Opened, open, ReplayGuard, type Resources, seal } from '../protocol/index.ts';
 import {
+  newTask,
   type Agent,
   addResources,
   type Assignment,
@@ -367,19 +368,8 @@ class Engine implements HubEngineControl {
     const existing = this.state.tasks.get(opened.id);
     if (existing !== undefined) return { task: taskView(this.state, existing), created: false };
     const now = this.clock();
-    const task: Task = {
-      id: opened.id,
-      submitter: opened.nodeId,
-      spec: opened.body,
-      status: 'validating',
-      // The hub's clock, not the envelope's: a submitter cannot age its task to jump the queue.
-      submittedAt: now,
-      transitions: [{ status: 'validating', at: now }],
-      staleness: 0,
-      round: 0,
-      assignments: [],
-      home: this.identity.nodeId,
-    };
+    // The hub's clock, not the envelope's: a submitter cannot age its task to jump the queue.
+    const task = newTask({ id: opened.id, submitter: opened.nodeId, spec: opened.body, home: this.identity.nodeId, at: now });
     const tx = this.begin();
     tx.task(task);
     tx.specs.push({ taskId: task.id, envelope: opened.envelope });

@@ -3,6 +3,7 @@ import { type Opened, open } from '../../protocol/envelope.ts';
 import { DcloudError } from '../../protocol/errors.ts';
 import type { MessageBody } from '../../protocol/messages.ts';
 import {
+  newTask,
   addResources,
   type Assignment,
   clampTrust,
@@ -40,18 +41,7 @@ export function applyAnnounce(ctx: RoundContext, opened: Opened<'task.announce'>
     throw err;
   }
   if (ctx.state.tasks.has(spec.id)) return 'ignore';
-  const task: Task = {
-    id: spec.id,
-    submitter: spec.nodeId,
-    spec: spec.body,
-    status: 'validating',
-    submittedAt: opened.ts,
-    transitions: [{ status: 'validating', at: opened.ts }],
-    staleness: 0,
-    round: 0,
-    assignments: [],
-    home: opened.body.home,
-  };
+  const task = newTask({ id: spec.id, submitter: spec.nodeId, spec: spec.body, home: opened.body.home, at: opened.ts });
   ctx.tx.task(task);
   ctx.tx.specs.push({ taskId: task.id, envelope: opened.body.task });
   return 'accept';

@@ -1,5 +1,6 @@
 import type { Resources, TaskSpecBody } from '../../protocol/messages.ts';
 import {
+  newTask,
   type Agent,
   type Assignment,
   Backlog,
@@ -157,7 +158,7 @@ export class SimHub {
 
   /** A submitted task whose image validated at once: pending, in the backlog. */
   submit(id: string, spec: TaskSpecBody, now: number): Task {
-    const created: Task = { id, submitter: 'simulation', spec, status: 'validating', submittedAt: now, transitions: [{ status: 'validating', at: now }], staleness: 0, round: 0, assignments: [], home: 'sim-hub' };
+    const created = newTask({ id, submitter: 'simulation', spec, home: 'sim-hub', at: now });
     const task = this.#set(this.#startingReplicas(transition(created, 'pending', now)));
     this.counts.submitted++;
     return task;
@@ -171,7 +172,7 @@ export class SimHub {
   assignSpotCheck(agentId: string, id: string, spec: TaskSpecBody, known: string, now: number): boolean {
     const entry = this.index.get(agentId);
     if (entry === undefined || !entry.active || entry.available.cpu < spec.cpu || entry.available.ramGb < spec.ramGb) return false;
-    const created: Task = { id, submitter: 'simulation', spec, status: 'validating', submittedAt: now, transitions: [{ status: 'validating', at: now }], staleness: 0, round: 0, assignments: [], home: 'sim-hub', replicas: 1 };
+    const created: Task = { ...newTask({ id, submitter: 'simulation', spec, home: 'sim-hub', at: now }), replicas: 1 };
     this.#known.set(id, known);
     this.counts.spotChecks++;
     const pending = transition(created, 'pending', now);

@@ -1,4 +1,5 @@
 import { IllegalTransitionError } from './errors.ts';
+import type { TaskSpecBody } from '../../protocol/messages.ts';
 import type { Task, TaskStatus, Transition } from './model.ts';
 
 /**
@@ -23,6 +24,16 @@ export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = 
   validated: [],
   abandoned: [],
 });
+
+/**
+ * A task as it enters the lifecycle: `validating`, no staleness, no round yet. `at` is the
+ * receiving hub's clock (or the simulation's), never the submitter's: nobody ages a task to jump
+ * the queue.
+ */
+export function newTask(fields: { id: string; submitter: string; spec: TaskSpecBody; home: string; at: number }): Task {
+  const { id, submitter, spec, home, at } = fields;
+  return { id, submitter, spec, status: 'validating', submittedAt: at, transitions: [{ status: 'validating', at }], staleness: 0, round: 0, assignments: [], home };
+}
 
 /** True when the lifecycle allows `from -> to` (never `x -> x`). */
 export function canTransition(from: TaskStatus, to: TaskStatus): boolean {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../simulations/harness/world.ts';
 import { type ChurnInput, runChurn } from '../../simulations/scenarios/churn.ts';
+import { replayUsage } from '../support/sim.ts';
 
 const base: ChurnInput = {
   seed: 4,
@@ -71,18 +72,11 @@ describe('churn scenario', () => {
   });
 
   it('never runs more on an agent than it has, even across departures and returns', () => {
-    const used = new Map<string, { cpu: number; ramGb: number }>();
-    for (const e of log) {
-      if (e.kind !== 'start' && e.kind !== 'end') continue;
-      const u = used.get(e.agent) ?? { cpu: 0, ramGb: 0 };
-      const sign = e.kind === 'start' ? 1 : -1;
-      u.cpu += sign * e.cpu;
-      u.ramGb += sign * e.ramGb;
-      used.set(e.agent, u);
-      const total = hub.agents.get(e.agent)!.total;
-      expect(u.cpu).toBeLessThanOrEqual(total.cpu);
-      expect(u.ramGb).toBeLessThanOrEqual(total.ramGb);
-      expect(u.cpu).toBeGreaterThanOrEqual(0);
+    for (const { agent, used } of replayUsage(log)) {
+      const total = hub.agents.get(agent)!.total;
+      expect(used.cpu).toBeLessThanOrEqual(total.cpu);
+      expect(used.ramGb).toBeLessThanOrEqual(total.ramGb);
+      expect(used.cpu).toBeGreaterThanOrEqual(0);
     }
   });
 

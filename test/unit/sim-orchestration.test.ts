@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../simulations/harness/world.ts';
 import { type OrchestrationRun, type OrchestrationRunInput, runOrchestration } from '../../simulations/scenarios/orchestration.ts';
+import { replayUsage } from '../support/sim.ts';
 
 const base: OrchestrationRunInput = {
   seed: 7,
@@ -65,18 +66,13 @@ describe.each(runs)('orchestration run %s', (_name, run) => {
   it('never runs more on an agent than it has, at any instant (from the event log)', () => {
     const used = new Map<string, { cpu: number; ramGb: number }>();
     let starts = 0;
-    for (const e of log) {
-      if (e.kind !== 'start' && e.kind !== 'end') continue;
-      const u = used.get(e.agent) ?? { cpu: 0, ramGb: 0 };
-      const sign = e.kind === 'start' ? 1 : -1;
-      u.cpu += sign * e.cpu;
-      u.ramGb += sign * e.ramGb;
-      used.set(e.agent, u);
-      if (e.kind === 'start') {
+    for (const step of replayUsage(log)) {
+      used.set(step.agent, step.used);
+      if (step.kind === 'start') {
         starts++;
-        const total = run.world.hub.agents.get(e.agent)!.total;
-        expect(u.cpu).toBeLessThanOrEqual(total.cpu);
-        expect(u.ramGb).toBeLessThanOrEqual(total.ramGb);
+        const total = run.world.hub.agents.get(step.agent)!.total;
+        expect(step.used.cpu).toBeLessThanOrEqual(total.cpu);
+        expect(step.used.ramGb).toBeLessThanOrEqual(total.ramGb);
       }
     }
     expect(starts).toBe(run.executions);

@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type SybilInput, runSybil } from '../../simulations/scenarios/sybil.ts';
+import { SMALL_SYBIL_RUN } from '../support/sim.ts';
 
 /** 20 honest agents; the attacker holds 30% of the identities at the start and mints 60 keys an hour. */
-const attack: SybilInput = {
-  seed: 2,
-  fraction: 0.3,
-  collude: 1,
-  mintPerHour: 60,
-  honest: 20,
-  overlap: 3,
-  minTrust: 5,
-  load: 0.5,
-  taskMeanS: 30,
-  durationS: 1800,
-  validation: 'trust-sum',
-  scheduling: 'heuristic',
-};
+const attack: SybilInput = { ...SMALL_SYBIL_RUN, fraction: 0.3, mintPerHour: 60 };
 
 describe('sybil scenario: credibility against the trust sum, same seed', () => {
   it('accepts none of the wrong results a trust sum accepts, with fewer executions per task', () => {

@@ -2,21 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { VALIDATION_POLICIES } from '../../src/core/index.ts';
 import { defaults } from '../../simulations/harness/options.ts';
 import { type SybilInput, runSybil, sybil } from '../../simulations/scenarios/sybil.ts';
+import { SMALL_SYBIL_RUN } from '../support/sim.ts';
 
-const base: SybilInput = {
-  seed: 2,
-  fraction: 0,
-  collude: 1,
-  mintPerHour: 0,
-  honest: 20,
-  overlap: 3,
-  minTrust: 5,
-  load: 0.5,
-  taskMeanS: 30,
-  durationS: 1800,
-  validation: 'trust-sum',
-  scheduling: 'heuristic',
-};
+const base: SybilInput = SMALL_SYBIL_RUN;
 
 describe('sybil scenario', () => {
   it('accepts no wrong result without an attacker', () => {
