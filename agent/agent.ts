@@ -5,7 +5,7 @@ import { Verifier } from '../keys/verifier.ts';
 import { open, type Opened, seal } from '../protocol/envelope.ts';
 import { DcloudError, EnvelopeError } from '../protocol/errors.ts';
 import type { Resources } from '../protocol/messages.ts';
-import { failureReport, type ResultReport, restartedReport, resultReport } from '../src/core/agent-report.ts';
+import { failureReport, type ResultReport, restartedReport, resultReport } from './report.ts';
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from '../src/core/backoff.ts';
 import { addResources, NO_RESOURCES } from '../src/core/resources.ts';
 import type { Executor } from './executor.ts';

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createSigner, loadOrCreateKeyFile } from '../keys/index.ts';
 import packageJson from '../package.json' with { type: 'json' };
-import { REPORT_CAPS } from '../src/core/agent-report.ts';
+import { REPORT_CAPS } from './report.ts';
 import { subtractResources } from '../src/core/resources.ts';
 import { type Agent, createAgent, type Logger } from './agent.ts';
 import { type ControlApi, startControlApi } from './control-api.ts';

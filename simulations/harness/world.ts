@@ -179,7 +179,7 @@ export class World {
       agent.joinedAt = now;
       this.hub.heartbeat(spec.id, now);
       // The agent restarted: the work it lost is reported failed, so the hub reassigns it at once
-      // (core/agent-report.ts, restartedReport) instead of waiting for the deadline.
+      // (agent/report.ts, restartedReport) instead of waiting for the deadline.
       const interrupted = agent.interrupted;
       agent.interrupted = [];
       for (const assignment of interrupted) this.hub.report(assignment.id, null, now);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentStateCorruptError, JournalErrorCodes, openJournal } from '../../agent/journal.ts';
-import { restartedReport } from '../../src/core/agent-report.ts';
+import { restartedReport } from '../../agent/report.ts';
 import { expectRejection } from '../support/expect-error.ts';
 
 const A = 'a'.repeat(64);

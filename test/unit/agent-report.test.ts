@@ -3,7 +3,7 @@ import type { ExecutionOutcome } from '../../agent/executor.ts';
 import { digestOf } from '../../protocol/digest.ts';
 import { seal } from '../../protocol/envelope.ts';
 import { createSigner, generateKeyPair } from '../../keys/keypair.ts';
-import { AGENT_RESTARTED, REPORT_CAPS, restartedReport, resultReport } from '../../src/core/agent-report.ts';
+import { AGENT_RESTARTED, REPORT_CAPS, restartedReport, resultReport } from '../../agent/report.ts';
 
 const ids = { assignmentId: 'a'.repeat(64), taskId: 'b'.repeat(64) };
 const signer = createSigner(generateKeyPair());

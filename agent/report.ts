@@ -1,5 +1,5 @@
-import type { ExecutionOutcome } from '../../agent/executor.ts';
-import type { MessageBody } from '../../protocol/messages.ts';
+import type { ExecutionOutcome } from './executor.ts';
+import type { MessageBody } from '../protocol/messages.ts';
 
 /**
  * What an agent reports for one assignment: the body of its signed `result` message, made from
