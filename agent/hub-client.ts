@@ -2,6 +2,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { AgentView, RegistryAuth, TaskView, WorkGrant } from '../hub/engine-types.ts';
 import { DcloudError } from '../protocol/errors.ts';
+import { nodeFetch } from './http-fetch.ts';
 import { Envelope, NodeId, PublicKeyHex } from '../protocol/messages.ts';
 
 /**
@@ -161,7 +162,7 @@ export function createHubClient(hubUrl: string, options: HubClientOptions = {}):
     let res: Response;
     let text: string;
     try {
-      res = await fetch(url + path, {
+      res = await nodeFetch(url + path, {
         method,
         signal,
         headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
@@ -270,7 +271,7 @@ const MAX_EVENT_CHARS = 8 * 1024 * 1024;
 async function* streamEvents(address: string, url: string, signal: AbortSignal | undefined): AsyncGenerator<HubEvent> {
   let res: Response;
   try {
-    res = await fetch(address, { headers: { accept: 'text/event-stream' }, signal });
+    res = await nodeFetch(address, { headers: { accept: 'text/event-stream' }, signal });
   } catch (err) {
     if (signal?.aborted) return;
     throw new HubUnreachableError(url, (err as Error).message, { cause: err });

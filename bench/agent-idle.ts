@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startHubProcess } from '../test/support/test-agent.ts';
+import { bundleIsCurrent } from '../bin/bundle.js';
 import { type BenchResult, result, round } from './lib.ts';
 
 export const description = 'an idle agent process (registered, heartbeating, polling): CPU % of a core and RSS';
@@ -65,6 +66,10 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
   if (!(seconds > 0)) throw new RangeError('--seconds must be a positive number');
   const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
+  // What a user runs after `npm ci`: the bundle (scripts/build-cli.ts). From edited sources the
+  // agent also carries Node's type stripper (~17 MB): say which one was measured.
+  const fromBundle = bundleIsCurrent();
+  if (!fromBundle) process.stderr.write('agent-idle: dist/cli is missing or older than the sources (npm run build:cli): measuring the agent run from sources\n');
   const dir = await mkdtemp(join(tmpdir(), 'dcloud-bench-agent-idle-'));
   const hub = await startHubProcess({ dataDir: join(dir, 'hub') });
   const intervals = [
@@ -113,6 +118,7 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
         heartbeatIntervalS: values['heartbeat-interval'] ?? 'default (30)',
         pollIntervalS: values['poll-interval'] ?? 'default (2)',
         failedWorkRequests: workRequests,
+        fromBundle,
       },
     );
     // Both goals must hold: an idle agent that is cheap on CPU but fat in memory is not ok.

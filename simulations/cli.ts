@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../src/paths.ts';
 import { renderSvg } from './harness/charts.ts';
 import { UnknownScenarioError, isSimError } from './harness/errors.ts';
 import { type OptionSpecs, describeOptions, parseOptions } from './harness/options.ts';
@@ -19,8 +20,6 @@ export interface SimIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WriteStream | NodeJS.WritableStream;
 }
-
-const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 
 /** Options every scenario takes. */
 export const COMMON_OPTIONS = {

@@ -1,4 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { normaliseHubUrl } from '../../../agent/hub-client.ts';
 import { parseLoopbackAddress } from '../../../agent/loopback.ts';
@@ -63,10 +62,6 @@ export function register(program: Command, cli: Cli): void {
     .option('--passphrase-stdin', 'read the passphrase of an encrypted agent.key from standard input (or set DCLOUD_KEY_PASSPHRASE)')
     .action(async (flags: AgentFlags) => {
       const passphrase = flags.passphraseStdin === true ? await readStdin(cli.stdin) : cli.env.DCLOUD_KEY_PASSPHRASE;
-      // An agent idles most of the day: keep V8's young generation at its smallest instead of
-      // letting it grow to 32 MB for bursts it rarely has (measured: about 12 MB less RSS, no
-      // measurable CPU). A GC sizing heuristic, safe to change while running; this process only.
-      setFlagsFromString('--semi-space-growth-factor=1');
       const stopped = stopSignal();
       // Loaded here, not at the top: other commands need not load Docker and the web server.
       const { createLineLogger, startAgentProgram } = await import('../../../agent/main.ts');

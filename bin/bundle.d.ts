@@ -1,0 +1,3 @@
+export declare const PROJECT_ROOT_URL: URL;
+export declare const BUNDLE_ENTRY_URL: URL;
+export declare function bundleIsCurrent(): boolean;
