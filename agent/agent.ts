@@ -9,7 +9,7 @@ import { failureReport, type ResultReport, restartedReport, resultReport } from 
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from '../src/core/backoff.ts';
 import { addResources, NO_RESOURCES } from '../src/core/resources.ts';
 import type { Executor } from './executor.ts';
-import { createHubClient, type HubClient, HubRejectedError, isTransient, normaliseHubUrl } from './hub-client.ts';
+import { createHubClient, type HubClient, HubRejectedError, isTransient, normaliseHubUrl, type RegistrationPow } from './hub-client.ts';
 import type { AgentState, FinishedEntry, Journal } from './journal.ts';
 
 /**
@@ -339,8 +339,9 @@ export function createAgent(components: AgentComponents, options: AgentOptions):
   async function registerWith(session: Session, signal: AbortSignal): Promise<void> {
     if (state.hubs[session.url] === undefined) await pinHubKey(session, signal);
     const { total } = reading();
-    const envelope = seal('agent.register', { name, resources: total, software }, signer, { now: now() });
-    const { agent, created } = await session.client.register(envelope, { signal });
+    // A builder, so that the client can add a proof of work when the hub asks for one.
+    const build = (pow?: RegistrationPow) => seal('agent.register', { name, resources: total, software, ...(pow === undefined ? {} : { pow }) }, signer, { now: now() });
+    const { agent, created } = await session.client.register(build, { signal });
     session.registered = true;
     session.agent = agent;
     const record = state.hubs[session.url];

@@ -10,10 +10,13 @@ import { NodeId, Resources, TaskSpecBody } from '../protocol/messages.ts';
 import { taskSpec } from '../src/core/task-spec.ts';
 import type { Agent } from './agent.ts';
 import { isLoopbackHost, NotLoopbackError } from './loopback.ts';
+import { uiEventRoutes } from './ui-events.ts';
+import { webPageRoutes } from '../hub/http/web.ts';
 
 /**
- * The agent's local control API (what its web page uses): status, register, start, stop, and the
- * owner's own task submissions signed with the agent's key. It listens on loopback only, and it
+ * The agent's local control API and the page that uses it (web/agent, served at /): status,
+ * register, start, stop, the owner's own task submissions signed with the agent's key, and the
+ * page's live stream (ui-events.ts). It listens on loopback only, and it
  * answers only requests addressed to a loopback name from a loopback origin (or none): a web
  * page elsewhere cannot drive it through the owner's browser (DNS rebinding, cross-site POST).
  * Errors use the hub's catalogue: `{ "error": { "code", "message" } }`.
@@ -221,6 +224,9 @@ export async function buildControlApp(agent: Agent, options: { logger?: boolean 
     }
   });
   await app.register(controlRoutes, { agent });
+  await app.register(uiEventRoutes, { agent });
+  // The owner's page (web/agent), same origin as the API it drives.
+  await app.register(webPageRoutes, { page: 'agent', paths: ['/'] });
   return app;
 }
 

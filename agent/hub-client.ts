@@ -3,7 +3,8 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { AgentView, RegistryAuth, TaskView, WorkGrant } from '../hub/engine-types.ts';
 import { DcloudError } from '../protocol/errors.ts';
 import { nodeFetch } from './http-fetch.ts';
-import { Envelope, NodeId, PublicKeyHex } from '../protocol/messages.ts';
+import { Envelope, type MessageBody, NodeId, PublicKeyHex } from '../protocol/messages.ts';
+import { solvePow } from '../protocol/pow.ts';
 
 /**
  * The one HTTP client of a hub's API (docs/PROTOCOL.md), shared by the agent and the `submit` and
@@ -81,6 +82,11 @@ const TaskViewSchema = Type.Object({
 const ResultAnswer = Type.Object({ assignmentId: Type.String(), duplicate: Type.Boolean(), task: TaskViewSchema });
 const TaskAnswer = Type.Object({ task: TaskViewSchema });
 const TaskListAnswer = Type.Object({ tasks: Type.Array(TaskViewSchema) });
+const ChallengeAnswer = Type.Object({ challenge: Type.String({ maxLength: 128 }), bits: Type.Integer({ minimum: 0, maximum: 32 }), expiresAt: Type.Number() });
+
+/** The proof of work a registration carries (docs/PROTOCOL.md, agent.register). */
+export type RegistrationPow = NonNullable<MessageBody<'agent.register'>['pow']>;
+
 const ErrorAnswer = Type.Object({ error: Type.Object({ code: Type.String({ minLength: 1, maxLength: 128 }), message: Type.String() }) });
 
 const checks = new Map<TSchema, TypeCheck<TSchema>>();
@@ -123,7 +129,12 @@ export interface HubClient {
   /** The hub's base URL, normalised (no trailing slash). */
   readonly url: string;
   info(options?: CallOptions): Promise<HubInfo>;
-  register(envelope: Envelope, options?: CallOptions): Promise<{ agent: AgentView; created: boolean }>;
+  /**
+   * Registers. Given a builder instead of an envelope, it also pays a hub that asks new keys for a
+   * proof of work (POW_REQUIRED): it fetches the hub's challenge, solves it, and registers again
+   * with the solution in the signed body.
+   */
+  register(envelope: Envelope | ((pow: RegistrationPow | undefined) => Envelope), options?: CallOptions): Promise<{ agent: AgentView; created: boolean }>;
   heartbeat(envelope: Envelope, options?: CallOptions): Promise<AgentView>;
   /** null when the hub has nothing for us now (204). */
   requestWork(envelope: Envelope, options?: CallOptions): Promise<WorkGrant | null>;
@@ -223,8 +234,18 @@ export function createHubClient(hubUrl: string, options: HubClientOptions = {}):
     async info(o = {}) {
       return expect(await call('GET', '/v1/hub', undefined, o), HubInfo, 'GET /v1/hub');
     },
-    async register(envelope, o = {}) {
-      const answer = await call('POST', '/v1/agents/register', envelope, o);
+    async register(build, o = {}) {
+      const make = typeof build === 'function' ? build : () => build;
+      let answer: Answer;
+      try {
+        answer = await call('POST', '/v1/agents/register', make(undefined), o);
+      } catch (err) {
+        if (typeof build !== 'function' || !(err instanceof HubRejectedError) || err.code !== 'POW_REQUIRED') throw err;
+        const { challenge, bits } = expect(await call('GET', '/v1/agents/challenge', undefined, o), ChallengeAnswer, 'proof-of-work challenge');
+        const signer = (JSON.parse(make(undefined).payload) as { signer: string }).signer;
+        const nonce = await solvePow(challenge, signer, bits, o.signal);
+        answer = await call('POST', '/v1/agents/register', make({ challenge, nonce, bits }), o);
+      }
       const { agent } = expect(answer, AgentAnswer, 'registration answer');
       return { agent: agent as unknown as AgentView, created: answer.status === 201 };
     },

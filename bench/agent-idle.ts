@@ -9,7 +9,7 @@
  *
  * Without the interval flags the agent runs with its defaults, i.e. as a volunteer would run it.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startHubProcess } from '../test/support/test-agent.ts';
 import { bundleIsCurrent } from '../bin/bundle.js';
-import { type BenchResult, result, round } from './lib.ts';
+import { type BenchResult, cpuSeconds, result, round } from './lib.ts';
 
 export const description = 'an idle agent process (registered, heartbeating, polling): CPU % of a core and RSS';
 
@@ -30,16 +30,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/**
- * CPU time of a process, in seconds: its own (user + system) and that of the child processes it
- * ran and waited for (a library that shells out costs the volunteer too).
- */
-async function cpuSeconds(pid: number, ticksPerSecond: number): Promise<{ own: number; children: number }> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  return { own: (fields[11]! + fields[12]!) / ticksPerSecond, children: (fields[13]! + fields[14]!) / ticksPerSecond };
-}
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -64,7 +54,6 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
   });
   const seconds = Number(values.seconds);
   if (!(seconds > 0)) throw new RangeError('--seconds must be a positive number');
-  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
   // What a user runs after `npm ci`: the bundle (scripts/build-cli.ts). From edited sources the
   // agent also carries Node's type stripper (~17 MB): say which one was measured.
@@ -93,14 +82,14 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
     await sleep(2_000); // start-up work (module loading, JIT) is not idling
     const pid = agent.pid!;
     process.stderr.write(`agent-idle: measuring pid ${pid} for ${seconds} s\n`);
-    const cpuBefore = await cpuSeconds(pid, ticksPerSecond);
+    const cpuBefore = await cpuSeconds(pid);
     const began = performance.now();
     let peakRss = 0;
     while (performance.now() - began < seconds * 1000) {
       peakRss = Math.max(peakRss, await rssMb(pid));
       await sleep(500);
     }
-    const cpuAfter = await cpuSeconds(pid, ticksPerSecond);
+    const cpuAfter = await cpuSeconds(pid);
     const elapsed = (performance.now() - began) / 1000;
     const ownPercent = ((cpuAfter.own - cpuBefore.own) / elapsed) * 100;
     const childrenPercent = ((cpuAfter.children - cpuBefore.children) / elapsed) * 100;

@@ -71,7 +71,7 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
     process.stderr.write(`hub-dispatch: seeding ${taskCount} tasks through the engine\n`);
     const seedMs = await seedTasks(dataDir, taskCount);
     hub = await startHubProcess({ dataDir, args: hubArgs, startTimeoutMs: 300_000 });
-    load = new LoadClient(hub.url, connections);
+    load = new LoadClient(hub.url);
 
     process.stderr.write(`hub-dispatch: registering ${agentCount} agents at ${hub.url}\n`);
     const agents = Array.from({ length: agentCount }, (_, i) => new TestAgent(hub!.url, { name: `bench-${i}`, resources: { cpu: 4, ramGb: 8 } }));

@@ -7,7 +7,7 @@ import { publicKeyObject } from '../keys/index.ts';
 import { signedBytes } from '../protocol/index.ts';
 import { startHubProcess, TestAgent } from '../test/support/test-agent.ts';
 import { LoadClient, statusCounts } from './http-load.ts';
-import { type BenchResult, median, result, round, timeLoop } from './lib.ts';
+import { type BenchResult, cpuSeconds, median, result, round, timeLoop } from './lib.ts';
 
 export const description =
   'signed heartbeats accepted per second over HTTP on loopback from 10,000 registered agents (hub in its own process) vs raw node:crypto verifies per second; value = ratio';
@@ -30,7 +30,7 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
   const dataDir = await mkdtemp(join(tmpdir(), 'dcloud-bench-ingest-'));
   // Default limits on purpose: they must let 10,000 agents through one loopback address.
   const hub = await startHubProcess({ dataDir, args: ['--log-level', 'error'] });
-  const load = new LoadClient(hub.url, connections);
+  const load = new LoadClient(hub.url);
   try {
     process.stderr.write(`hub-ingest: registering ${agentCount} agents at ${hub.url}\n`);
     const agents = Array.from({ length: agentCount }, (_, i) => new TestAgent(hub.url, { name: `bench-${i}`, resources: { cpu: 4, ramGb: 8 } }));
@@ -53,7 +53,10 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
 
     const rawBefore = rawRate();
     process.stderr.write(`hub-ingest: ${Math.round(rawBefore)} raw verifies/s; sending heartbeats for up to ${runMs} ms over ${connections} connections\n`);
+    const hubCpuBefore = await cpuSeconds(hub.child.pid!);
     const ingest = await load.run('/v1/agents/heartbeat', bodies, { connections, ms: runMs, okStatus: 200 });
+    const hubCpuAfter = await cpuSeconds(hub.child.pid!);
+    const accepted = ingest.statuses.get(200) ?? 0;
     const rawAfter = rawRate();
     const raw = median([rawBefore, rawAfter]);
     if (ingest.sent === bodies.length) process.stderr.write('hub-ingest: ran out of pre-signed heartbeats before the time was up; raise --per-agent\n');
@@ -62,6 +65,10 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
       { bench: 'hub-ingest', value: round(ingest.okPerSecond / raw, 3), unit: 'ratio', goal: 0.5 },
       {
         acceptedPerSecond: Math.round(ingest.okPerSecond),
+        // CPU the hub process spent per accepted heartbeat vs one raw verify: the hub's cost
+        // whatever else runs on the machine (the ratio above also depends on a free core).
+        hubCpuUsPerHeartbeat: Math.round(((hubCpuAfter.own - hubCpuBefore.own) * 1e6) / accepted),
+        rawVerifyUs: Math.round(1e6 / raw),
         rawVerifiesPerSecond: Math.round(raw),
         statuses: statusCounts(ingest.statuses),
         agents: agentCount,

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { DcloudError } from '../protocol/errors.ts';
 
 /**
@@ -144,4 +146,18 @@ export function interleave<K extends string>(
     for (const name of names) rates[name].push((spent[name].ops * 1000) / spent[name].ms);
   }
   return rates;
+}
+
+let ticksPerSecond: number | undefined;
+
+/**
+ * CPU time of a process, in seconds: its own (user + system) and that of the child processes it
+ * ran and waited for (a library that shells out costs the volunteer too).
+ */
+export async function cpuSeconds(pid: number): Promise<{ own: number; children: number }> {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  return { own: (fields[11]! + fields[12]!) / ticksPerSecond, children: (fields[13]! + fields[14]!) / ticksPerSecond };
 }

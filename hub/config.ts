@@ -3,11 +3,12 @@ import { DcloudError } from '../protocol/errors.ts';
 import { type CoreParams, DEFAULT_PARAMS, mergeParams, type PartialCoreParams, SCHEDULING_POLICIES, type ValidationPolicyName } from '../src/core/params.ts';
 
 /**
- * The validation policies the engine can carry out. `credibility` (src/core) answers `undecided`
- * and asks for more replicas, spot-checks and adaptive replication: the simulator drives all of
- * that, the engine does not yet (it would fail such rounds), so the hub does not offer it.
+ * The validation policies the hub carries out (docs/VALIDATION.md). `credibility` is the default
+ * when the hub has a spot-check image: without known-answer tasks no agent can earn the verified
+ * record its vote needs, so a credibility hub would accept nothing; a hub without one runs the
+ * thesis' `trust-sum` unless told otherwise, and refuses `credibility` asked for explicitly.
  */
-const HUB_VALIDATION_POLICIES: readonly ValidationPolicyName[] = ['trust-sum'];
+const HUB_VALIDATION_POLICIES: readonly ValidationPolicyName[] = ['credibility', 'trust-sum'];
 import { InvalidParamsError } from '../src/core/errors.ts';
 
 /**
@@ -38,6 +39,12 @@ export interface HubConfig {
   bodyLimit: number;
   resultBodyLimit: number;
   sseKeepAliveMs: number;
+  /** Image of the known-answer tasks (spot-checks, credibility policy); absent: none. */
+  spotCheckImage?: string;
+  /** Registration gates: proof-of-work bits asked of new keys (0: none), operator approval of new agents. */
+  registration: { powBits: number; approve: boolean };
+  /** Placement diversity: never two replicas of a task in one address block, never on its submitter's key. */
+  placementDiversity: boolean;
   /** The hub's federation (docs/FEDERATION.md); it runs alone when `listen` is empty. */
   federation: {
     listen: string[];
@@ -62,11 +69,12 @@ type Kind =
   | { type: 'hostport' }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'number' }
+  | { type: 'boolean' }
   | { type: 'integer'; min: number; max: number }
   /** Several values: a JSON array of strings in the file, comma-separated in a variable, a repeated flag. */
   | { type: 'list' };
 
-type Value = string | number | string[];
+type Value = string | number | boolean | string[];
 
 export interface HubParam {
   /** Dotted key in the config file, e.g. `params.trust.initial`. */
@@ -74,7 +82,7 @@ export interface HubParam {
   /** Long flag without dashes, e.g. `trust-initial`; the variable is DCLOUD_HUB_TRUST_INITIAL. */
   readonly flag: string;
   readonly kind: Kind;
-  readonly default: string | number;
+  readonly default: string | number | boolean;
   readonly describe: string;
 }
 
@@ -99,6 +107,11 @@ export const HUB_PARAMS: readonly HubParam[] = [
   { path: 'bodyLimit', flag: 'body-limit', kind: count(KiB, 64 * MiB), default: 512 * KiB, describe: 'largest request body, bytes' },
   { path: 'resultBodyLimit', flag: 'result-body-limit', kind: count(KiB, 64 * MiB), default: 2 * MiB, describe: 'largest result body, bytes' },
   { path: 'sseKeepAliveMs', flag: 'sse-keep-alive-ms', kind: ms(100), default: 15_000, describe: 'keep-alive comment interval on /v1/events, ms' },
+  // Validation that many keys cannot buy (docs/VALIDATION.md) and registration gates (docs/HUB-ENGINE.md).
+  { path: 'spotCheck.image', flag: 'spot-check-image', kind: { type: 'string' }, default: '', describe: 'image (with sh and echo) of the known-answer tasks the credibility policy tests agents with; none: no spot-checks' },
+  { path: 'registration.powBits', flag: 'registration-pow-bits', kind: count(0, 32), default: 0, describe: 'proof-of-work bits a new agent key must pay to register (0: none)' },
+  { path: 'placementDiversity', flag: 'placement-diversity', kind: { type: 'boolean' }, default: false, describe: 'never two replicas of a task on agents registered from one /24 (IPv4) or /48 (IPv6), nor on the submitter\'s own key' },
+  { path: 'registration.approve', flag: 'approve-agents', kind: { type: 'boolean' }, default: false, describe: 'new agents get no work until the operator approves them (POST /v1/admin/agents/:id/approve from the hub\'s machine)' },
   // The federation (docs/FEDERATION.md); without a listen address the hub runs alone.
   { path: 'federation.listen', flag: 'listen', kind: { type: 'list' }, default: '', describe: 'libp2p address to meet other hubs on, e.g. /ip4/0.0.0.0/tcp/4001 (repeatable; none: the hub runs alone)' },
   { path: 'federation.bootstrap', flag: 'bootstrap', kind: { type: 'list' }, default: '', describe: 'another hub\'s full address, …/p2p/<peer id>, as its GET /v1/federation shows (repeatable)' },
@@ -112,7 +125,7 @@ export const HUB_PARAMS: readonly HubParam[] = [
   { path: 'params.trust.max', flag: 'trust-max', kind: { type: 'number' }, default: p.trust.max, describe: 'highest trust' },
   { path: 'params.trust.reward', flag: 'trust-reward', kind: { type: 'number' }, default: p.trust.reward, describe: 'trust gained for agreeing with consensus' },
   { path: 'params.trust.penalty', flag: 'trust-penalty', kind: { type: 'number' }, default: p.trust.penalty, describe: 'trust lost for disagreeing' },
-  { path: 'params.validation.policy', flag: 'validation-policy', kind: { type: 'enum', values: HUB_VALIDATION_POLICIES }, default: p.validation.policy, describe: 'validation policy' },
+  { path: 'params.validation.policy', flag: 'validation-policy', kind: { type: 'enum', values: HUB_VALIDATION_POLICIES }, default: 'credibility', describe: 'validation policy (credibility needs --spot-check-image; without one the default is trust-sum)' },
   { path: 'params.validation.threshold', flag: 'validation-threshold', kind: { type: 'number' }, default: p.validation.threshold, describe: 'winning share needed to accept a result, (0, 1]' },
   { path: 'params.credibility.epsilon', flag: 'credibility-epsilon', kind: { type: 'number' }, default: p.credibility.epsilon, describe: 'credibility policy: accept once a result is right with probability 1 - epsilon, (0, 0.5)' },
   { path: 'params.credibility.growth', flag: 'credibility-growth', kind: { type: 'number' }, default: p.credibility.growth, describe: 'credibility policy: log-odds an agent gains per verified result' },
@@ -170,6 +183,7 @@ export function resolveHubConfig(sources: ConfigSources): HubConfig {
       from = `${sources.file?.name}: ${param.path}`;
       value = checkJson(from, param, fileValues.get(param.path));
     } else [value, from] = [param.kind.type === 'list' ? [] : param.default, 'default'];
+    if (param.path === 'params.validation.policy' && from === 'default' && spotCheckImageOf(sources, fileValues) === undefined) value = 'trust-sum';
     values.set(param.path, value);
     origin.set(param.path, from);
   }
@@ -184,6 +198,12 @@ export function resolveHubConfig(sources: ConfigSources): HubConfig {
     if (!path.startsWith('params.')) continue;
     const [, section, field] = path.split('.') as [string, string, string];
     (partial[section] ??= {})[field] = value;
+  }
+  const spotCheckImage = str('spotCheck.image');
+  if (values.get('params.validation.policy') === 'credibility' && spotCheckImage === '') {
+    throw new ConfigError(
+      `invalid configuration (${origin.get('params.validation.policy')}): the credibility policy needs --spot-check-image: without known-answer tasks no agent can earn a record and no result could ever be accepted (or choose --validation-policy trust-sum)`,
+    );
   }
   let params: CoreParams;
   try {
@@ -206,6 +226,9 @@ export function resolveHubConfig(sources: ConfigSources): HubConfig {
     bodyLimit: num('bodyLimit'),
     resultBodyLimit: num('resultBodyLimit'),
     sseKeepAliveMs: num('sseKeepAliveMs'),
+    ...(spotCheckImage === '' ? {} : { spotCheckImage }),
+    registration: { powBits: num('registration.powBits'), approve: values.get('registration.approve') as boolean },
+    placementDiversity: values.get('placementDiversity') as boolean,
     federation: {
       listen: list('federation.listen'),
       bootstrap: list('federation.bootstrap'),
@@ -261,8 +284,21 @@ function flattenFile(name: string, json: unknown, prefix = '', out = new Map<str
   return out;
 }
 
+/** The spot-check image from the highest source that gives one. */
+function spotCheckImageOf(sources: ConfigSources, fileValues: Map<string, unknown>): string | undefined {
+  const param = HUB_PARAMS.find((p) => p.path === 'spotCheck.image') as HubParam;
+  const given = sources.flags[param.flag] ?? (sources.env[envName(param)] || undefined) ?? fileValues.get(param.path);
+  return typeof given === 'string' && given !== '' ? given : undefined;
+}
+
 function parseText(source: string, param: HubParam, text: string): Value {
   const { kind } = param;
+  if (kind.type === 'boolean') {
+    const word = text.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(word)) return true;
+    if (['false', '0', 'no', 'off'].includes(word)) return false;
+    throw new ConfigError(`${source}: must be true or false (got ${JSON.stringify(text)})`);
+  }
   if (kind.type === 'list') return checkJson(source, param, text.split(',').map((item) => item.trim()).filter((item) => item !== ''));
   if (kind.type === 'number' || kind.type === 'integer') {
     const trimmed = text.trim();
@@ -292,6 +328,9 @@ function checkJson(source: string, param: HubParam, value: unknown): Value {
       return value;
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value)) throw bad('must be a number');
+      return value;
+    case 'boolean':
+      if (typeof value !== 'boolean') throw bad('must be true or false');
       return value;
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) throw bad('must be an integer');

@@ -2,18 +2,27 @@ import type { MessageBody } from '../protocol/messages.ts';
 import {
   type Agent,
   type Assignment,
+  agentCredibility,
   applyTrustChanges,
   afterFailedRound,
   collectVotes,
   type CoreParams,
   type Decision,
+  type DecisionVoter,
+  dependentDecisions,
+  extendRound,
   isOpen,
+  judgeSpotCheck,
+  recordLogOdds,
   roundOutcome,
   statsAfterDecision,
   subtractResources,
   type Task,
+  type TaskDecision,
   transition,
   type ValidationPolicy,
+  type Vote,
+  withStartingReplicas,
 } from '../src/core/index.ts';
 import type { EngineState, Transaction } from './engine-state.ts';
 import { decisionEntry, roundFailedEntry } from './federated/entries.ts';
@@ -31,6 +40,8 @@ export interface RoundContext {
   params: CoreParams;
   policy: ValidationPolicy;
   now: number;
+  /** Uniform in [0, 1): the credibility policy's random cross-checks (adaptive replication). */
+  random?: () => number;
 }
 
 /** Closes an open assignment and gives its reservation back to the agent. */
@@ -53,7 +64,8 @@ export function settleRound(ctx: RoundContext, taskId: string): void {
       state.putTask(task);
       return;
     case 'failed':
-      ctx.tx.decision(roundFailedEntry(task, state.roundOf(task)));
+      // A known-answer task is the hub's own business: the federation never hears of it.
+      if (task.spotCheck === undefined) ctx.tx.decision(roundFailedEntry(task, state.roundOf(task)));
       failRound(ctx, task, outcome.reason);
       return;
     case 'decide':
@@ -65,17 +77,125 @@ export function settleRound(ctx: RoundContext, taskId: string): void {
 /** The round ended without a vote (its replicas failed or expired): retried or abandoned. */
 export function failRound(ctx: RoundContext, task: Task, reason: string): void {
   cancelOpen(ctx, task, 'the round failed without it');
-  finish(ctx, afterFailedRound(task, ctx.now, ctx.params, reason));
+  // A known-answer task is not retried: the next check is a fresh one.
+  const next = task.spotCheck !== undefined ? transition(transition(task, 'failed', ctx.now, reason), 'abandoned', ctx.now, `spot-check not answered: ${reason}`) : afterFailedRound(task, ctx.now, ctx.params, reason);
+  finish(ctx, withStartingReplicas(ctx.params, next));
   dropResults(ctx, task);
 }
 
 function decide(ctx: RoundContext, task: Task, reported: Assignment[]): void {
+  if (task.spotCheck !== undefined) {
+    judge(ctx, task, task.spotCheck.known, reported);
+    return;
+  }
   const { state, tx, policy } = ctx;
   const trustOf = (agentId: string): number | undefined => state.agents.get(agentId)?.trust;
   const votes = collectVotes(reported, (agentId) => trustOf(agentId) ?? 0);
-  const decision = policy.decide(votes, { task, currentTrust: trustOf, agent: (agentId) => state.agents.get(agentId) });
+  const decision = policy.decide(votes, { task, currentTrust: trustOf, agent: (agentId) => state.agents.get(agentId), ...(ctx.random === undefined ? {} : { random: ctx.random }) });
+  const decided = withDecision(task, decisionRecord(ctx, task, policy.name, decision, votes));
+  if (decision.outcome === 'undecided') {
+    // The round goes on with one more replica (core: extendRound); the scheduler finds it an agent.
+    tx.task(extendRound(decided, decision, reported.length));
+    return;
+  }
   tx.decision(decisionEntry(task.id, policy.name, decision, reported, votes));
-  carryOut(ctx, task, decision, reported);
+  carryOut(ctx, decided, decision, reported);
+}
+
+/**
+ * A known-answer task's one replica reported (core: judgeSpotCheck). A right answer is a verified
+ * result; a wrong one makes the agent a proven liar: trust to the floor, no more work (its open
+ * assignments are cancelled and go to others), and the accepted decisions its vote carried
+ * (core: dependentDecisions) are marked disputed.
+ */
+function judge(ctx: RoundContext, task: Task, known: string, reported: Assignment[]): void {
+  const { state, tx, params, now } = ctx;
+  const replica = reported[0] as Assignment;
+  const agent = state.agents.get(replica.agentId);
+  if (agent === undefined) return;
+  const verdict = judgeSpotCheck(agent, replica.digest as string, known, params);
+  const record: TaskDecision = {
+    round: task.round,
+    at: now,
+    policy: 'spot-check',
+    outcome: verdict.passed ? 'validated' : 'failed',
+    digest: verdict.passed ? known : null,
+    score: verdict.passed ? 1 : 0,
+    reason: verdict.passed ? 'spot-check passed: the known answer' : `spot-check failed: agent ${agent.id} answered ${String(replica.digest).slice(0, 12)}…, the known answer is ${known.slice(0, 12)}…`,
+    votes: [{ digest: replica.digest as string, voters: [voterOf(ctx, agent.id, agent.trust)] }],
+  };
+  tx.agent({ ...agent, stats: verdict.stats, trust: verdict.trust });
+  const completed = transition(withDecision(task, record), 'completed', now);
+  if (verdict.passed) {
+    finish(ctx, { ...transition(completed, 'validated', now, record.reason), result: agreedResult(reported, known), trustScore: 10 });
+  } else {
+    finish(ctx, transition(transition(completed, 'failed', now, record.reason), 'abandoned', now, record.reason));
+    caughtLying(ctx, agent.id);
+  }
+  dropResults(ctx, task);
+}
+
+function caughtLying(ctx: RoundContext, liar: string): void {
+  const { state, tx, params, now } = ctx;
+  const touched = new Set<string>();
+  for (const a of state.openAssignmentsOf(liar)) {
+    closeAssignment(ctx, a, { status: 'cancelled', reason: 'its agent was caught lying on a spot-check' });
+    touched.add(a.taskId);
+  }
+  for (const taskId of touched) settleRound(ctx, taskId);
+  const decided: Array<{ taskId: string; decision: { outcome: 'validated'; digest: string; groups: Decision['groups'] } }> = [];
+  for (const task of state.tasks.values()) {
+    const last = task.decisions?.at(-1);
+    if (task.status !== 'validated' || last === undefined || last.digest === null || last.disputed !== undefined) continue;
+    if (!last.votes.some((g) => g.voters.some((v) => v.agentId === liar))) continue;
+    const groups = last.votes.map((g) => ({
+      digest: g.digest,
+      weight: 0,
+      share: 0,
+      voters: g.voters.map((v) => v.agentId),
+      ...(g.voters.every((v) => v.logOdds !== undefined) ? { voterLogOdds: g.voters.map((v) => v.logOdds as number) } : {}),
+    }));
+    decided.push({ taskId: task.id, decision: { outcome: 'validated', digest: last.digest, groups } });
+  }
+  for (const taskId of dependentDecisions(decided, liar, params)) {
+    const task = state.tasks.get(taskId) as Task;
+    const decisions = [...(task.decisions ?? [])];
+    const last = decisions.pop() as TaskDecision;
+    decisions.push({ ...last, disputed: { agentId: liar, at: now, reason: `agent ${liar} was caught lying on a spot-check; without its vote this result would not have been accepted` } });
+    tx.task({ ...task, decisions });
+  }
+}
+
+/** How a voter weighed when it voted: its trust, and under the credibility policy its credibility and log-odds. */
+function voterOf(ctx: RoundContext, agentId: string, trust: number): DecisionVoter {
+  const stats = ctx.state.agents.get(agentId)?.stats;
+  const voter: DecisionVoter = { agentId, trust };
+  if (ctx.params.validation.policy === 'credibility') {
+    voter.credibility = agentCredibility(stats, ctx.params.credibility);
+    voter.logOdds = recordLogOdds(stats, ctx.params.credibility);
+  }
+  return voter;
+}
+
+function decisionRecord(ctx: RoundContext, task: Task, policy: string, decision: Decision, votes: readonly Vote[]): TaskDecision {
+  const trust = new Map(votes.map((v) => [v.agentId, v.trust]));
+  return {
+    round: task.round,
+    at: ctx.now,
+    policy,
+    outcome: decision.outcome,
+    digest: decision.digest,
+    score: decision.score,
+    reason: decision.reason,
+    votes: decision.groups.map((g) => ({ digest: g.digest, voters: g.voters.map((agentId, i) => ({ ...voterOf(ctx, agentId, trust.get(agentId) ?? 0), ...(g.voterLogOdds === undefined ? {} : { logOdds: g.voterLogOdds[i] as number }) })) })),
+  };
+}
+
+/** Decisions kept per task: enough for its view and a re-examination, bounded whatever the retries. */
+const KEPT_DECISIONS = 20;
+
+function withDecision(task: Task, record: TaskDecision): Task {
+  return { ...task, decisions: [...(task.decisions ?? []), record].slice(-KEPT_DECISIONS) };
 }
 
 /**
@@ -92,11 +212,11 @@ export function carryOut(ctx: RoundContext, task: Task, decision: Decision, repo
   if (decision.outcome === 'validated' && decision.digest !== null) {
     final = { ...transition(completed, 'validated', now, decision.reason), result: agreedResult(reported, decision.digest), trustScore: decision.trustScore };
   } else {
-    final = afterFailedRound(transition(completed, 'failed', now, decision.reason), now, params);
+    final = withStartingReplicas(params, afterFailedRound(transition(completed, 'failed', now, decision.reason), now, params));
   }
   finish(ctx, final);
   dropResults(ctx, task);
-  // The engine does not extend a round yet: an `undecided` decision (credibility policy) fails it.
+  // An `undecided` decision never reaches here (decide extends the round); a remote one counts as failed.
   tx.decisions.push({ type: 'decision', taskId: task.id, outcome: decision.outcome === 'validated' ? 'validated' : 'failed', score: decision.score, digest: decision.digest });
 }
 

@@ -6,6 +6,7 @@ import {
   CapacityIndex,
   type CoreParams,
   isOpen,
+  mayRunSubmittedWork,
   type OpenReplicas,
   roundOutcome,
   type Task,
@@ -40,6 +41,8 @@ export class EngineState {
   /** Tasks in status in_queue: the active queue of the last pass that still waits for agents. */
   readonly inQueue = new Set<string>();
   private readonly counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+  /** Known-answer tasks (Task.spotCheck) by status: counted apart, they are not users' tasks. */
+  private readonly spotCheckCounts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
   /**
    * Task ids by (submittedAt, id): submission order, with a tie rule that survives a restart
    * (the store gives tasks back by id). For newest-first listings.
@@ -63,8 +66,22 @@ export class EngineState {
   readonly outbox = new Map<string, OutboxItem>();
   outboxSeq = 0;
 
+  readonly params: CoreParams;
+  /** Agents that may not run users' tasks now (mayRunSubmitted false): what a waiting task's view counts. */
+  readonly restricted = new Set<string>();
+
   constructor(params: CoreParams) {
+    this.params = params;
     this.backlog = new Backlog(params);
+  }
+
+  /**
+   * Whether the scheduler may give `agent` a user's task: approved by the operator (when asked),
+   * and what the core says (mayRunSubmittedWork: not a proven liar; under the credibility policy,
+   * past probation).
+   */
+  mayRunSubmitted(agent: Agent): boolean {
+    return agent.pending !== true && mayRunSubmittedWork(agent.stats, this.params);
   }
 
   /** Whether this hub decides `task`: its home, unless another hub took it over (Task.decider). */
@@ -81,9 +98,10 @@ export class EngineState {
   putTask(task: Task): void {
     const before = this.tasks.get(task.id);
     this.tasks.set(task.id, task);
+    const counts = task.spotCheck === undefined ? this.counts : this.spotCheckCounts;
     if (before === undefined) this.insertInOrder(task);
-    else this.counts[before.status] -= 1;
-    this.counts[task.status] += 1;
+    else counts[before.status] -= 1;
+    counts[task.status] += 1;
     if (task.status === 'in_queue') this.inQueue.add(task.id);
     else this.inQueue.delete(task.id);
     if (this.wantsAgents(task)) this.backlog.add(task);
@@ -94,6 +112,8 @@ export class EngineState {
   putAgent(agent: Agent): void {
     this.agents.set(agent.id, agent);
     this.capacity.upsert(agent);
+    if (this.mayRunSubmitted(agent)) this.restricted.delete(agent.id);
+    else this.restricted.add(agent.id);
   }
 
   putAssignment(assignment: Assignment): void {
@@ -179,8 +199,13 @@ export class EngineState {
     return { agentIds, excluded };
   }
 
+  /** Users' tasks by status (known-answer tasks: spotCheckCountByStatus). */
   countByStatus(): Record<TaskStatus, number> {
     return { ...this.counts };
+  }
+
+  spotCheckCountByStatus(): Record<TaskStatus, number> {
+    return { ...this.spotCheckCounts };
   }
 
   /** Task ids, newest first. */
@@ -199,7 +224,8 @@ export class EngineState {
   }
 
   private wantsAgents(task: Task): boolean {
-    if (!this.decides(task)) return false;
+    // A known-answer task is handed to the agent it was made for, never scheduled.
+    if (!this.decides(task) || task.spotCheck !== undefined) return false;
     if (task.status === 'pending' || task.status === 'in_queue') return true;
     if (task.status !== 'in_progress') return false;
     return roundOutcome(task, this.roundOf(task)).kind === 'needs-replicas';
@@ -281,7 +307,7 @@ export class Transaction {
     for (const id of this.made) {
       const assignment = this.state.assignments.get(id) as Assignment;
       const task = this.state.tasks.get(assignment.taskId);
-      if (task !== undefined && deciderOf(task) === this.state.selfId) items.push({ type: 'assignment', body: assignmentEntry(assignment, task) });
+      if (task !== undefined && task.spotCheck === undefined && deciderOf(task) === this.state.selfId) items.push({ type: 'assignment', body: assignmentEntry(assignment, task) });
     }
     for (const body of this.decided) items.push({ type: 'decision', body });
     return items.map((item) => ({ key: this.state.nextOutboxKey(), item }));

@@ -1,5 +1,5 @@
 import type { Envelope, Resources, TaskSpecBody } from '../protocol/messages.ts';
-import type { Agent, AssignmentStatus, TaskResult, TaskStatus, Transition } from '../src/core/model.ts';
+import type { Agent, AssignmentStatus, TaskDecision, TaskResult, TaskStatus, Transition } from '../src/core/model.ts';
 
 /**
  * The contract between the hub's engine (state, store, scheduling loop: hub/engine.ts) and its
@@ -44,6 +44,10 @@ export interface TaskView {
   reason?: string;
   /** The hub that took the task over when its home fell silent (docs/FEDERATION.md); absent while the home decides. */
   decider?: string;
+  /** `spot-check`: a known-answer task the hub made to test an agent; absent for users' tasks. */
+  kind?: 'spot-check';
+  /** Each decision taken on it, oldest first: the votes, each voter's weight then, the policy that decided. */
+  decisions?: TaskDecision[];
 }
 
 /** An agent as the API shows it: everything but the address block it registered from. */
@@ -75,6 +79,8 @@ export interface TaskFilter {
   submitter?: string;
   status?: TaskStatus;
   limit?: number;
+  /** `user` (default): submitted tasks only; `spot-check`: the hub's known-answer tasks; `all`. */
+  kind?: 'user' | 'spot-check' | 'all';
 }
 
 export interface HubEngine {
@@ -84,6 +90,10 @@ export interface HubEngine {
   stop(): Promise<void>;
 
   registerAgent(envelope: unknown, meta: { address: string }): Promise<{ agent: AgentView; created: boolean }>;
+  /** A proof-of-work challenge for a new agent's registration; null when this hub asks for none. */
+  registrationChallenge?(): { challenge: string; bits: number; expiresAt: number } | null;
+  /** The operator approves a pending agent (--approve-agents): from then on it gets work. */
+  approveAgent?(agentId: string): Promise<AgentView>;
   heartbeat(envelope: unknown): Promise<AgentView>;
   /** null when there is nothing for this agent now (HTTP 204). */
   requestWork(envelope: unknown): Promise<WorkGrant | null>;
@@ -93,6 +103,8 @@ export interface HubEngine {
   getTask(id: string): TaskView | undefined;
   listTasks(filter: TaskFilter): TaskView[];
   getAgent(id: string): AgentView | undefined;
+  /** Every agent this hub knows of (the dashboard's list). */
+  listAgents(): AgentView[];
   network(): NetworkView;
 
   /** Subscribe to changes; returns the unsubscribe function. */

@@ -36,6 +36,8 @@ export function taskView(state: EngineState, task: Task): TaskView {
   if (task.result !== undefined) view.result = { ...task.result, text: Buffer.from(task.result.stdout, 'base64').toString('utf8') };
   if (task.trustScore !== undefined) view.trustScore = task.trustScore;
   if (task.decider !== undefined) view.decider = task.decider;
+  if (task.spotCheck !== undefined) view.kind = 'spot-check';
+  if (task.decisions !== undefined && task.decisions.length > 0) view.decisions = task.decisions;
   const reason = task.reason ?? waitingReason(state, task);
   if (reason !== undefined) view.reason = reason;
   return view;
@@ -44,7 +46,18 @@ export function taskView(state: EngineState, task: Task): TaskView {
 function waitingReason(state: EngineState, task: Task): string | undefined {
   if (!state.backlog.has(task.id)) return undefined;
   const { agentIds, excluded = [] } = state.replicas(task.id);
-  return explainWaiting(task, state.capacity, { holders: agentIds.length, exclude: new Set([...agentIds, ...excluded]) }).reason;
+  const exclude = new Set([...agentIds, ...excluded]);
+  // Agents the scheduler passes over for users' tasks (EngineState.mayRunSubmitted) count as unable to take it.
+  let held = 0;
+  for (const id of state.restricted) {
+    const agent = state.agents.get(id);
+    if (agent === undefined || !agent.active || exclude.has(agent.id)) continue;
+    exclude.add(agent.id);
+    held += 1;
+  }
+  const reason = explainWaiting(task, state.capacity, { holders: agentIds.length, exclude }).reason;
+  if (held === 0) return reason;
+  return `${reason}; ${held} more agent${held === 1 ? '' : 's'} may not run users' tasks yet (on probation, running known-answer tasks until their record counts; caught lying; or awaiting the operator's approval)`;
 }
 
 export function agentView(agent: Agent): AgentView {
@@ -60,16 +73,19 @@ export function agentView(agent: Agent): AgentView {
     registeredAt: agent.registeredAt,
     lastHeartbeat: agent.lastHeartbeat,
     stats: agent.stats,
+    ...(agent.pending === true ? { pending: true } : {}),
   };
 }
 
 /** Newest first, at most `limit` (default 100). */
 export function listTasks(state: EngineState, filter: TaskFilter): TaskView[] {
   const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
+  const kind = filter.kind ?? 'user';
   const out: TaskView[] = [];
   if (limit <= 0) return out;
   for (const id of state.newestFirst()) {
     const task = state.tasks.get(id) as Task;
+    if (kind !== 'all' && (task.spotCheck !== undefined) !== (kind === 'spot-check')) continue;
     if (filter.status !== undefined && task.status !== filter.status) continue;
     if (filter.submitter !== undefined && task.submitter !== filter.submitter) continue;
     out.push(taskView(state, task));
@@ -101,7 +117,7 @@ export function networkView(state: EngineState, only?: { agent(agent: Agent): bo
   let tasks = state.countByStatus();
   if (only !== undefined) {
     tasks = Object.fromEntries(Object.keys(tasks).map((status) => [status, 0])) as typeof tasks;
-    for (const task of state.tasks.values()) if (only.task(task)) tasks[task.status] += 1;
+    for (const task of state.tasks.values()) if (task.spotCheck === undefined && only.task(task)) tasks[task.status] += 1;
   }
   return {
     agents: { active, inactive: known - active, total: known },

@@ -8,23 +8,30 @@ import {
   type Agent,
   addResources,
   type Assignment,
+  assignmentDeadline,
   type CoreParams,
   findExpiredAssignments,
   findInactiveAgents,
+  isProvenLiar,
   isTerminal,
+  mayHoldReplica,
   mergeParams,
   NO_RESOURCES,
   type PartialCoreParams,
   planAssignments,
   recordAssignments,
   selectActiveQueue,
+  spotCheckDue,
   type Task,
   type TaskStatus,
   transition,
   type ValidationPolicy,
   validationPolicy,
+  withStartingReplicas,
 } from '../src/core/index.ts';
 import { addressBlock } from './engine-address.ts';
+import { createRegistrationGate, type PowChallenge, type RegistrationGate } from './engine-registration.ts';
+import { makeSpotCheck, type SpotCheckOptions, startSpotCheck } from './engine-spot-check.ts';
 import { closeAssignment, type RoundContext, settleRound } from './engine-rounds.ts';
 import { EngineState, Transaction } from './engine-state.ts';
 import type { AgentView, HubEngine, HubEvent, NetworkView, RegistryAuth, TaskFilter, TaskView, WorkGrant } from './engine-types.ts';
@@ -71,6 +78,8 @@ export interface HubEngineComponents {
   docker: Dockerode;
   /** ms since the epoch; Date.now by default. Tests drive time through it. */
   clock?: () => number;
+  /** Uniform in [0, 1): spot-check and cross-check draws (credibility policy); Math.random by default. */
+  random?: () => number;
 }
 
 export interface HubEngineOptions {
@@ -92,6 +101,15 @@ export interface HubEngineOptions {
    * scheduled or decided until the bridge has synced and calls resumeDeciding().
    */
   federated?: boolean;
+  /**
+   * Known-answer tasks (credibility policy only): the image they run on. Without it the hub makes
+   * none (and no agent can leave probation, so a credibility hub is configured with one: hub/config.ts).
+   */
+  spotCheck?: SpotCheckOptions;
+  /** Registration gates: a proof of work of `powBits` bits from new keys (0: none); operator approval of new agents. */
+  registration?: { powBits?: number; approve?: boolean };
+  /** Placement diversity (core: mayHoldReplica): no two replicas of a task in one address block, none on its submitter's key. */
+  placementDiversity?: boolean;
 }
 
 export interface TickReport {
@@ -117,8 +135,10 @@ export interface EngineStats {
   backlog: number;
   openAssignments: number;
   validationsRunning: number;
-  agents: { active: number; total: number };
+  agents: { active: number; total: number; pending?: number };
   tasks: Record<TaskStatus, number>;
+  /** Known-answer tasks by status, and agents caught lying by one (proven liars). */
+  spotChecks?: { tasks: Record<TaskStatus, number>; liars: number };
 }
 
 export interface HubEngineControl extends HubEngine, FederatedEngine {
@@ -149,6 +169,8 @@ export interface FederatedEngine {
   recordRemoteResult(opened: Opened<'result'>): Promise<Verdict>;
   /** Starts scheduling and deciding (a federated engine starts held), settling what came meanwhile. */
   resumeDeciding(): Promise<void>;
+  /** Stops scheduling and deciding until resumeDeciding() (the bridge's quorum fence: hub/federated/fence.ts). */
+  holdDeciding(): void;
   readonly deciding: boolean;
   /** Takes over a task whose decider fell silent; false when there was nothing to take. */
   adopt(taskId: string): Promise<boolean>;
@@ -170,6 +192,8 @@ export function assignmentIdOf(taskId: string, round: number, agentId: string): 
 
 class Engine implements HubEngineControl {
   private readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly gate: RegistrationGate;
   private readonly options: HubEngineOptions;
   private readonly params: CoreParams;
   private readonly policy: ValidationPolicy;
@@ -195,6 +219,8 @@ class Engine implements HubEngineControl {
 
   constructor(components: HubEngineComponents, options: HubEngineOptions) {
     this.clock = components.clock ?? Date.now;
+    this.random = components.random ?? Math.random;
+    this.gate = createRegistrationGate({ powBits: options.registration?.powBits ?? 0 });
     this.options = options;
     this.params = mergeParams(options.params);
     this.policy = validationPolicy(this.params);
@@ -263,12 +289,35 @@ class Engine implements HubEngineControl {
     const now = this.clock();
     const { name, resources } = opened.body;
     const before = this.state.agents.get(opened.nodeId);
-    const agent: Agent = before === undefined ? { ...this.newAgent(opened, name, resources, now), addressBlock: block } : { ...before, name, total: resources, addressBlock: block };
+    // Only a new identity pays: an agent re-registering (a restart) is known already.
+    if (before === undefined) this.gate.check(opened.body.pow, opened.signer, now);
+    const fresh = (): Agent => {
+      const agent: Agent = { ...this.newAgent(opened, name, resources, now), addressBlock: block };
+      return this.options.registration?.approve === true ? { ...agent, pending: true } : agent;
+    };
+    const agent: Agent = before === undefined ? fresh() : { ...before, name, total: resources, addressBlock: block };
     const tx = this.begin();
     tx.agent(agent);
     await this.commit(tx);
     this.link?.relay(opened.envelope);
     return { agent: agentView(agent), created: before === undefined };
+  }
+
+  /** A proof-of-work challenge for a new agent's registration (GET /v1/agents/challenge). */
+  registrationChallenge(): PowChallenge | null {
+    this.running();
+    return this.gate.powBits > 0 ? this.gate.challenge(this.clock()) : null;
+  }
+
+  /** The operator lets a pending agent work (only the admin route calls this). */
+  async approveAgent(agentId: string): Promise<AgentView> {
+    const agent = this.registered(agentId);
+    if (agent.pending !== true) return agentView(agent);
+    const { pending: _was, ...approved } = agent;
+    const tx = this.begin();
+    tx.agent(approved);
+    await this.commit(tx);
+    return agentView(approved);
   }
 
   async heartbeat(envelope: unknown): Promise<AgentView> {
@@ -304,7 +353,10 @@ class Engine implements HubEngineControl {
     const opened = this.open(envelope, 'work.request', true);
     const agent = this.registered(opened.nodeId);
     if (!agent.active) throw new AgentInactiveError(agent.id);
-    const next = this.state.nextAssigned(agent.id);
+    // Not approved yet by the operator: nothing, not even a spot-check.
+    if (agent.pending === true) return null;
+    const tx = this.begin();
+    const next = this.spotCheckFor(agent, tx) ?? this.state.nextAssigned(agent.id);
     if (next === undefined) return null;
     const task = this.state.tasks.get(next.taskId) as Task;
     const { signer } = this.running();
@@ -315,17 +367,40 @@ class Engine implements HubEngineControl {
       signer,
       { now: this.clock() },
     );
-    const tx = this.begin();
     tx.assignment({ ...next, status: 'running' });
     await this.commit(tx);
     const auth = this.state.credentials.get(task.id);
     return auth === undefined ? { assignment } : { assignment, registryAuth: { ...auth } };
   }
 
+  /**
+   * Under the credibility policy with a spot-check image, the agent asking for work may get a
+   * fresh known-answer task instead (core: spotCheckDue: always on probation, at
+   * credibility.spotCheckRate after, never for a proven liar), when it has room for one. Made,
+   * reserved and assigned in `tx`; undefined when none is due.
+   */
+  private spotCheckFor(agent: Agent, tx: Transaction): Assignment | undefined {
+    const options = this.options.spotCheck;
+    if (options === undefined || this.params.validation.policy !== 'credibility' || !this.state.deciding) return undefined;
+    if (!spotCheckDue(agent.stats, this.random, this.params)) return undefined;
+    const now = this.clock();
+    const { task } = makeSpotCheck(options, this.identity.nodeId, now);
+    const reserved: Resources = { cpu: task.spec.cpu, ramGb: task.spec.ramGb };
+    const available = this.state.capacity.get(agent.id)?.available;
+    if (available === undefined || available.cpu < reserved.cpu || available.ramGb < reserved.ramGb) return undefined;
+    const assignment: Assignment = { id: assignmentIdOf(task.id, 1, agent.id), taskId: task.id, agentId: agent.id, round: 1, status: 'assigned', issuedAt: now, deadline: assignmentDeadline(task, now, this.params), reserved };
+    tx.task(task);
+    tx.assignment(assignment);
+    tx.agent({ ...agent, reserved: addResources(agent.reserved, reserved) });
+    tx.task(startSpotCheck(task, assignment.id, now));
+    return assignment;
+  }
+
   async submitResult(envelope: unknown): Promise<{ assignmentId: string; duplicate: boolean; task: TaskView }> {
     const opened = this.open(envelope, 'result', false);
     const answer = await this.recordResult(opened);
-    if (!answer.duplicate) this.link?.relay(opened.envelope);
+    // Known-answer tasks stay this hub's: other hubs never learn which work was a test.
+    if (!answer.duplicate && answer.task.kind !== 'spot-check') this.link?.relay(opened.envelope);
     return answer;
   }
 
@@ -398,6 +473,10 @@ class Engine implements HubEngineControl {
     return agent === undefined ? undefined : agentView(agent);
   }
 
+  listAgents(): AgentView[] {
+    return [...this.state.agents.values()].map(agentView);
+  }
+
   network(): NetworkView {
     if (!this.state.federated) return networkView(this.state);
     const self = this.state.selfId;
@@ -468,6 +547,10 @@ class Engine implements HubEngineControl {
     for (const task of this.state.tasks.values()) if (task.status === 'validating' && this.state.decides(task)) this.validate(task);
   }
 
+  holdDeciding(): void {
+    this.state.deciding = false;
+  }
+
   async adopt(taskId: string): Promise<boolean> {
     const task = this.state.tasks.get(taskId);
     if (task === undefined || isTerminal(task.status) || !this.state.deciding || this.state.decides(task)) return false;
@@ -504,7 +587,13 @@ class Engine implements HubEngineControl {
 
   stats(): EngineStats {
     let active = 0;
-    for (const agent of this.state.agents.values()) if (agent.active) active += 1;
+    let pending = 0;
+    let liars = 0;
+    for (const agent of this.state.agents.values()) {
+      if (agent.active) active += 1;
+      if (agent.pending === true) pending += 1;
+      if (isProvenLiar(agent.stats)) liars += 1;
+    }
     return {
       ticks: this.tickCount,
       tickErrors: this.tickErrors,
@@ -513,8 +602,9 @@ class Engine implements HubEngineControl {
       backlog: this.state.backlog.size,
       openAssignments: this.state.openCount,
       validationsRunning: this.validations.size,
-      agents: { active, total: this.state.agents.size },
+      agents: { active, total: this.state.agents.size, pending },
       tasks: this.state.countByStatus(),
+      spotChecks: { tasks: this.state.spotCheckCountByStatus(), liars },
     };
   }
 
@@ -595,7 +685,13 @@ class Engine implements HubEngineControl {
   private assign(ctx: RoundContext): { assigned: number; queued: number; waiting: number } {
     const { state, tx, now, params } = ctx;
     const queue = selectActiveQueue(state.backlog, state.capacity, params.scheduling.activeQueueSize, now, params.scheduling.policy);
-    const plan = planAssignments({ queue, index: state.capacity, openAssignments: (taskId) => state.replicas(taskId), params, now });
+    // Agents that may not run users' tasks (EngineState.restricted): none is the common case, and the scheduler's fast path.
+    const diverse = this.options.placementDiversity === true;
+    const eligible =
+      state.restricted.size === 0 && !diverse
+        ? undefined
+        : (task: Task, agentId: string, alongside: readonly string[]) => !state.restricted.has(agentId) && (!diverse || this.diverse(task, agentId, alongside));
+    const plan = planAssignments({ queue, index: state.capacity, openAssignments: (taskId) => state.replicas(taskId), params, now, ...(eligible === undefined ? {} : { eligible }) });
 
     const byTask = Map.groupBy(plan.assignments, (p) => p.taskId);
     for (const [taskId, planned] of byTask) {
@@ -614,13 +710,29 @@ class Engine implements HubEngineControl {
 
     const inQueue = new Set(queue.map((t) => t.id));
     for (const id of [...state.inQueue]) {
-      if (!inQueue.has(id)) tx.task(transition(state.tasks.get(id) as Task, 'pending', now));
+      const task = state.tasks.get(id) as Task;
+      // Another hub's task waits in its decider's queue, not in this one's (federated/apply.ts applyStatus).
+      if (!inQueue.has(id) && state.decides(task)) tx.task(transition(task, 'pending', now));
     }
     for (const { id } of queue) {
       const task = state.tasks.get(id) as Task;
       if (task.status === 'pending') tx.task(transition(task, 'in_queue', now));
     }
     return { assigned: plan.assignments.length, queued: queue.length, waiting: plan.waiting.length };
+  }
+
+  /** Core: mayHoldReplica, beside the agents holding the task's round and those planned with it this pass. */
+  private diverse(task: Task, agentId: string, alongside: readonly string[]): boolean {
+    const agent = this.state.agents.get(agentId);
+    if (agent === undefined) return false;
+    const holders: Agent[] = [];
+    const add = (id: string) => {
+      const holder = this.state.agents.get(id);
+      if (holder !== undefined) holders.push(holder);
+    };
+    if (task.status === 'in_progress') for (const a of this.state.roundOf(task)) if (a.status !== 'cancelled') add(a.agentId);
+    for (const id of alongside) add(id);
+    return mayHoldReplica(task, agent, holders);
   }
 
   // --- image validation ------------------------------------------------------------------------
@@ -635,7 +747,7 @@ class Engine implements HubEngineControl {
         if (current?.status !== 'validating') return;
         const tx = this.begin();
         if (verdict.ok) {
-          tx.task(transition(current, 'pending', this.clock()));
+          tx.task(withStartingReplicas(this.params, transition(current, 'pending', this.clock())));
         } else {
           tx.task(transition(current, 'invalid', this.clock(), verdict.reason));
           tx.forgetCredentials.push(task.id);
@@ -681,7 +793,7 @@ class Engine implements HubEngineControl {
   }
 
   private roundContext(tx: Transaction, now: number): RoundContext {
-    return { state: this.state, tx, params: this.params, policy: this.policy, now };
+    return { state: this.state, tx, params: this.params, policy: this.policy, now, random: this.random };
   }
 
   /** Writes the transaction as one batch, then tells subscribers. */

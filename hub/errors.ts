@@ -18,7 +18,25 @@ export const HubErrorCodes = {
   BAD_ADDRESS: 'BAD_ADDRESS',
   ENGINE_STOPPED: 'ENGINE_STOPPED',
   STORE_SCHEMA: 'STORE_SCHEMA_MISMATCH',
+  POW_REQUIRED: 'POW_REQUIRED',
+  POW_INVALID: 'POW_INVALID',
 } as const;
+
+/** The hub asks new agents for a proof of work (`--registration-pow-bits`) and the registration carries none. */
+export class PowRequiredError extends DcloudError {
+  constructor(bits: number) {
+    super(HubErrorCodes.POW_REQUIRED, `this hub asks new agents for a proof of work of ${bits} bits: GET /v1/agents/challenge, solve it, register with body.pow`, 401);
+    this.name = 'PowRequiredError';
+  }
+}
+
+/** The registration's proof of work does not hold: unknown or expired challenge, or too few zero bits. */
+export class PowInvalidError extends DcloudError {
+  constructor(why: string) {
+    super(HubErrorCodes.POW_INVALID, `proof of work refused: ${why}`, 403);
+    this.name = 'PowInvalidError';
+  }
+}
 
 export class AgentNotRegisteredError extends DcloudError {
   constructor(agentId: string) {

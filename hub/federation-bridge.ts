@@ -1,26 +1,29 @@
+import { existsSync } from 'node:fs';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { KeyPair } from '../keys/keypair.ts';
-import { Verifier } from '../keys/verifier.ts';
-import type { Opened } from '../protocol/envelope.ts';
-import type { Envelope } from '../protocol/messages.ts';
+import { type Opened, open } from '../protocol/envelope.ts';
+import type { Envelope, MessageBody } from '../protocol/messages.ts';
 import { type CoreParams, isTerminal, type Task, validationPolicy } from '../src/core/index.ts';
 import type { HubEngineControl } from './engine.ts';
-import type { NetworkView } from './engine-types.ts';
+import type { RoundContext } from './engine-rounds.ts';
+import type { HubEvent, NetworkView } from './engine-types.ts';
 import {
   createFederation,
   type Federation,
   type FederationLogger,
   FederationLogStore,
+  BatchVerifier,
   type MessageSource,
   nodeIdOfPeer,
   type PeerView,
   type Verdict,
 } from './federation/index.ts';
-import { acceptDecider, type Applied, applyAnnounce, applyAssignment, applyDecision, assignmentReadiness } from './federated/apply.ts';
+import { acceptDecider, type Applied, applyAnnounce, applyAssignment, applyDecision, applyStatus, assignmentReadiness } from './federated/apply.ts';
 import { ContactBook } from './federated/contact.ts';
 import { deciderOf } from './federated/decider.ts';
 import { checkDecision } from './federated/decision-check.ts';
 import { EntryDeferredError } from './federated/errors.ts';
+import { hasQuorum } from './federated/fence.ts';
 import { judgeClaim, type LeaseView, shouldTakeOver } from './federated/takeover.ts';
 
 /**
@@ -82,15 +85,27 @@ export interface FederationBridge {
   totals(): NonNullable<NetworkView['federation']>;
 }
 
+/**
+ * A cut switch for operators and tests: while the file this variable names exists, the hub is cut
+ * off from the federation (Federation.isolate) and goes on alone, as behind a partition.
+ */
+export const CUT_FILE_ENV = 'DCLOUD_FEDERATION_CUT_FILE';
+
 /** How often the peer book is read into the contact book, ms. */
 const CONTACT_POLL_MS = 200;
+/** How often the waiting status of the tasks this hub decides is told to the others, ms, and how many per entry at most. */
+const STATUS_EVERY_MS = 250;
+const STATUS_BATCH = 1000;
+/** How long a hub not heard from still counts among the members whose quorum is needed, in leases. */
+const MEMBER_WINDOW_LEASES = 5;
 /** Until the first sync, how often the bridge looks for a connected hub, ms. */
 const RESUME_POLL_MS = 100;
 
 export function createFederationBridge(components: FederationBridgeComponents, settings: FederationSettings): FederationBridge {
   const { engine, logger: log } = components;
   const clock = components.clock ?? Date.now;
-  const verifier = new Verifier();
+  // Shared with the engine's checks: what a sync page verified in bulk is not verified again there.
+  const verifier = new BatchVerifier();
   const policy = validationPolicy(components.params);
   const self = engine.identity.nodeId;
   const contacts = new ContactBook();
@@ -103,6 +118,15 @@ export function createFederationBridge(components: FederationBridgeComponents, s
   let startedAt = 0;
   let stopped = false;
   let takingOver = false;
+  /** Tasks this hub decides whose waiting status changed since the last tellStatuses, and what was told of each. */
+  const waitingNews = new Set<string>();
+  const toldStatus = new Map<string, string>();
+  let unsubscribe: (() => void) | undefined;
+  let fencing = false;
+  /** Set once the first sync is done: the fence holds and resumes only after that. */
+  let resumed = false;
+  let outOfQuorumSince: number | undefined;
+  const allowNodes = settings.peerAllow === undefined || settings.peerAllow.length === 0 ? undefined : settings.peerAllow.flatMap((p) => nodeIdOfPeer(peerIdFromString(p)) ?? []);
 
   function nodeIdOfPeerId(peerId: string): string | null {
     let id = nodeIds.get(peerId);
@@ -140,6 +164,44 @@ export function createFederationBridge(components: FederationBridgeComponents, s
     return draining;
   }
 
+  /**
+   * Tells the others where a task this hub decides waits (`pending` or `in_queue`), so that every
+   * hub shows the status its decider shows. Batched every STATUS_EVERY_MS and only the latest
+   * status: a task that waits a moment only is never logged as waiting (its assignment says more).
+   * News, not state: a status lost in a crash is told at the task's next change.
+   */
+  function noteStatus(event: HubEvent): void {
+    if (event.type !== 'task') return;
+    const { task } = event;
+    if (task.status === 'pending' || task.status === 'in_queue') {
+      if (deciderOf(task) === self && task.kind === undefined) waitingNews.add(task.id);
+    } else if (isTerminal(task.status)) {
+      toldStatus.delete(task.id);
+    }
+  }
+
+  async function tellStatuses(): Promise<void> {
+    const fed = federation;
+    if (fed === undefined || waitingNews.size === 0) return;
+    const ids = [...waitingNews];
+    waitingNews.clear();
+    const tasks: MessageBody<'task.status'>['tasks'] = [];
+    for (const id of ids) {
+      const task = engine.getTask(id);
+      if (task === undefined || (task.status !== 'pending' && task.status !== 'in_queue') || deciderOf(task) !== self) continue;
+      if (toldStatus.get(id) !== `${task.round}:${task.status}`) tasks.push({ taskId: id, status: task.status, round: task.round });
+    }
+    for (let i = 0; i < tasks.length; i += STATUS_BATCH) {
+      const batch = tasks.slice(i, i + STATUS_BATCH);
+      try {
+        await fed.originate('task.status', { tasks: batch });
+        for (const t of batch) toldStatus.set(t.taskId, `${t.round}:${t.status}`);
+      } catch (err) {
+        log.debug('federation: task statuses were not logged', { tasks: batch.length, error: (err as Error).message });
+      }
+    }
+  }
+
   function relay(envelope: Envelope): void {
     federation?.publish(envelope).catch((err: Error) => log.debug('federation: an agent message was not gossiped', { error: err.message }));
   }
@@ -148,7 +210,6 @@ export function createFederationBridge(components: FederationBridgeComponents, s
 
   async function onMessage(opened: Opened, from: MessageSource): Promise<Verdict> {
     if (opened.nodeId === self) return 'ignore'; // this hub's own, relayed back
-    let applied: Applied;
     switch (opened.type) {
       case 'agent.register':
       case 'agent.heartbeat':
@@ -156,46 +217,152 @@ export function createFederationBridge(components: FederationBridgeComponents, s
       case 'result':
         return engine.recordRemoteResult(opened as Opened<'result'>);
       case 'task.announce':
-        applied = await engine.transact((ctx) => applyAnnounce(ctx, opened as Opened<'task.announce'>, verifier));
-        break;
-      case 'assignment': {
-        const { body } = opened as Opened<'assignment'>;
-        applied = await engine.transact((ctx) => {
-          const ready = assignmentReadiness(ctx, body);
-          if (ready !== 'ready') return ready;
-          const claim = judgeClaim(ctx.state.tasks.get(body.taskId) as Task, opened.nodeId, opened.ts, lease);
-          if (claim === 'ignore' || claim === 'reject') return claim;
-          if (claim === 'takeover') acceptDecider(ctx, body.taskId, opened.nodeId);
-          return applyAssignment(ctx, body);
-        });
-        break;
-      }
+      case 'task.status':
+      case 'assignment':
       case 'decision': {
-        const { body } = opened as Opened<'decision'>;
-        applied = await engine.transact((ctx) => {
-          const task = ctx.state.tasks.get(body.taskId);
-          if (task === undefined) return 'retry';
-          const claim = judgeClaim(task, opened.nodeId, opened.ts, lease);
-          if (claim === 'ignore' || claim === 'reject') return claim;
-          const check = checkDecision({ task, body, assignment: (id) => ctx.state.assignments.get(id), verifier, params: ctx.params, policy });
-          if (check.kind !== 'ok') {
-            if (check.kind === 'reject') log.warn('federation: refused a decision', { from: opened.nodeId, reason: check.reason });
-            return check.kind;
-          }
-          if (claim === 'takeover') acceptDecider(ctx, body.taskId, opened.nodeId);
-          return applyDecision(ctx, body, check.results);
-        });
-        break;
+        const [outcome] = await onEntries([{ opened, from }]);
+        if (outcome instanceof Error) throw outcome;
+        return outcome!;
       }
       default:
         return 'ignore';
     }
-    if (applied === 'retry') throw new EntryDeferredError(`${opened.type} ${opened.id.slice(0, 16)}… from ${opened.nodeId} (via ${from.via})`);
-    if (applied === 'reject') log.warn('federation: refused an entry', { type: opened.type, signer: opened.nodeId, peer: from.peerId });
-    return applied;
   }
 
-  // ---- liveness and takeover -----------------------------------------------------------------
+  /**
+   * Other hubs' log entries (a sync page, or one gossiped entry), applied in order in ONE engine
+   * transaction (one store batch for a whole page). Each gets its verdict, or an error: not
+   * applied (deferred: it depends on an entry still on its way), to be handed over again.
+   */
+  async function onEntries(items: ReadonlyArray<{ opened: Opened; from: MessageSource }>): Promise<Array<Verdict | Error>> {
+    // Verdicts a claim voids are read from the loser's log first: a transaction cannot wait.
+    const losers = await engine.transact((ctx) => items.map(({ opened }) => loserOf(ctx, opened)));
+    const voided = await Promise.all(items.map(({ opened }, i) => (losers[i] === undefined ? undefined : voidedDecision(losers[i], (opened.body as { taskId: string }).taskId))));
+    const applied = await engine.transact((ctx) =>
+      items.map(({ opened }, i): Applied | Error => {
+        if (opened.nodeId === self) return 'ignore';
+        try {
+          return applyEntry(ctx, opened, voided[i]);
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      }),
+    );
+    return applied.map((outcome, i) => {
+      const { opened, from } = items[i]!;
+      if (outcome === 'retry') return new EntryDeferredError(`${opened.type} ${opened.id.slice(0, 16)}… from ${opened.nodeId} (via ${from.via})`);
+      if (outcome === 'reject') log.warn('federation: refused an entry', { type: opened.type, signer: opened.nodeId, peer: from.peerId });
+      return outcome;
+    });
+  }
+
+  /** One hub's log entry applied to this hub's state, within a transaction. */
+  function applyEntry(ctx: RoundContext, opened: Opened, voided: MessageBody<'decision'> | undefined): Applied {
+    switch (opened.type) {
+      case 'task.announce':
+        return applyAnnounce(ctx, opened as Opened<'task.announce'>, verifier);
+      case 'task.status':
+        return applyStatus(ctx, opened.nodeId, (opened as Opened<'task.status'>).body);
+      case 'assignment': {
+        const { body } = opened as Opened<'assignment'>;
+        const task = ctx.state.tasks.get(body.taskId);
+        if (task === undefined) return 'retry';
+        const claim = judgeClaim(task, opened.nodeId);
+        if (claim === 'ignore') return 'ignore';
+        if (claim === 'takeover') acceptDecider(ctx, body.taskId, opened.nodeId, voided);
+        const ready = assignmentReadiness(ctx, body);
+        if (ready !== 'ready') return ready;
+        return applyAssignment(ctx, body);
+      }
+      case 'decision': {
+        const { body } = opened as Opened<'decision'>;
+        const task = ctx.state.tasks.get(body.taskId);
+        if (task === undefined) return 'retry';
+        const claim = judgeClaim(task, opened.nodeId);
+        if (claim === 'ignore') return 'ignore';
+        const check = checkDecision({ task, body, assignment: (id) => ctx.state.assignments.get(id), verifier, params: ctx.params, policy });
+        if (check.kind !== 'ok') {
+          if (check.kind === 'reject') log.warn('federation: refused a decision', { from: opened.nodeId, reason: check.reason });
+          return check.kind;
+        }
+        if (claim === 'takeover') acceptDecider(ctx, body.taskId, opened.nodeId, voided);
+        return applyDecision(ctx, body, check.results);
+      }
+      default:
+        return 'ignore';
+    }
+  }
+
+  /** When `opened` claims a task this hub holds as decided by a hub it outranks: that loser (fence.ts). */
+  function loserOf(ctx: RoundContext, opened: Opened): string | undefined {
+    if (opened.type !== 'assignment' && opened.type !== 'decision') return undefined;
+    const task = ctx.state.tasks.get((opened.body as { taskId: string }).taskId);
+    return task !== undefined && isTerminal(task.status) && judgeClaim(task, opened.nodeId) === 'takeover' ? deciderOf(task) : undefined;
+  }
+
+  /** The loser's decision on the task, from its log: the verdict a claim voids, whose trust steps are taken back. */
+  async function voidedDecision(loser: string, taskId: string): Promise<MessageBody<'decision'> | undefined> {
+    if (store === undefined) return undefined;
+    const found = await store.findLast(loser, (p) => p.type === 'decision' && (p.body as { taskId?: unknown } | undefined)?.taskId === taskId);
+    if (found === undefined) {
+      log.warn('federation: a voided verdict is not in its decider\'s log here; its trust steps stay', { task: taskId, decider: loser });
+      return undefined;
+    }
+    return open(found, { verifier, expect: ['decision'] }).body;
+  }
+
+  // ---- liveness, quorum and takeover ---------------------------------------------------------
+
+  /**
+   * The federation's members, whose quorum this hub needs to decide (fence.ts): the allow list
+   * when there is one; otherwise the hubs it heard within the last MEMBER_WINDOW_LEASES leases, and
+   * none that sent it forgeries. A hub gone for longer stops counting: a federation that lost
+   * members for good decides again, and what a long partition lets both sides decide is settled by
+   * rank (fence.ts rule 2).
+   */
+  function members(now: number): string[] {
+    const ids = new Set([self]);
+    if (allowNodes !== undefined) {
+      for (const id of allowNodes) ids.add(id);
+      return [...ids];
+    }
+    const fed = running().info();
+    for (const p of fed.peers) {
+      const id = nodeIdOfPeerId(p.peerId);
+      if (id === null || !p.hub || p.rejected > 0) continue;
+      if (!contacts.apartDuring(id, now - settings.leaseMs * MEMBER_WINDOW_LEASES, now)) ids.add(id);
+    }
+    return [...ids];
+  }
+
+  /**
+   * The quorum fence (fence.ts rule 1): out of a quorum for a quarter of a lease, this hub stops
+   * deciding (so a cut-off home stops long before the others may take its tasks over, a lease
+   * after they lost it); back in one, it syncs first (to learn of any takeover), then decides again.
+   */
+  async function fence(): Promise<void> {
+    if (fencing || stopped || !resumed) return;
+    fencing = true;
+    try {
+      const now = clock();
+      const quorum = hasQuorum(members(now), [self, ...liveHubs()]);
+      if (quorum) outOfQuorumSince = undefined;
+      else outOfQuorumSince ??= now;
+      if (engine.deciding && outOfQuorumSince !== undefined && now - outOfQuorumSince >= settings.leaseMs / 4) {
+        engine.holdDeciding();
+        log.warn('federation: out of quorum, this hub stops deciding', { members: members(now).length, heard: liveHubs().length + 1 });
+      } else if (!engine.deciding && quorum) {
+        await running().syncNow({ directory: true }).catch(() => undefined);
+        if (stopped || !hasQuorum(members(clock()), [self, ...liveHubs()])) return;
+        await engine.resumeDeciding();
+        log.info('federation: back in quorum, deciding again');
+      }
+    } catch (err) {
+      log.warn('federation: quorum check failed', { error: (err as Error).message });
+    } finally {
+      fencing = false;
+    }
+  }
 
   function observePeers(): void {
     const now = clock();
@@ -219,12 +386,12 @@ export function createFederationBridge(components: FederationBridgeComponents, s
     try {
       const now = clock();
       const live = liveHubs();
+      if (!hasQuorum(members(now), [self, ...live])) return;
       const orphans = await engine.transact((ctx) => {
         const out: string[] = [];
         for (const task of ctx.state.tasks.values()) {
-          // A private image needs credentials only its home holds: it waits for its home.
-          if (isTerminal(task.status) || task.spec.privateRegistry === true) continue;
-          if (shouldTakeOver(deciderOf(task), live, now, startedAt, lease)) out.push(task.id);
+          if (isTerminal(task.status)) continue;
+          if (shouldTakeOver(task, live, now, startedAt, lease)) out.push(task.id);
         }
         return out;
       });
@@ -250,6 +417,7 @@ export function createFederationBridge(components: FederationBridgeComponents, s
     }
     if (stopped) return;
     await engine.resumeDeciding();
+    resumed = true;
     log.info('federation: deciding', { afterMs: clock() - startedAt });
   }
 
@@ -258,7 +426,7 @@ export function createFederationBridge(components: FederationBridgeComponents, s
       const opened = await FederationLogStore.open(components.dataDir);
       store = opened;
       federation = createFederation(
-        { store: opened, verifier, identity: components.identity, onMessage, logger: log, clock },
+        { store: opened, verifier, identity: components.identity, onMessage, onEntries, logger: log, clock },
         {
           listen: settings.listen,
           bootstrap: settings.bootstrap,
@@ -268,6 +436,7 @@ export function createFederationBridge(components: FederationBridgeComponents, s
         },
       );
       engine.attach({ drain, relay });
+      unsubscribe = engine.subscribe(noteStatus);
       try {
         await federation.start();
       } catch (err) {
@@ -278,6 +447,16 @@ export function createFederationBridge(components: FederationBridgeComponents, s
       startedAt = clock();
       void drain(); // what the last run committed and could not sign
       timers.push(setInterval(observePeers, CONTACT_POLL_MS).unref());
+      timers.push(setInterval(() => void tellStatuses(), STATUS_EVERY_MS).unref());
+      timers.push(setInterval(() => void fence(), CONTACT_POLL_MS).unref());
+      const cutFile = process.env[CUT_FILE_ENV];
+      if (cutFile !== undefined && cutFile !== '') {
+        timers.push(
+          setInterval(() => {
+            federation?.isolate(existsSync(cutFile)).catch((err: Error) => log.warn('federation: could not apply the cut switch', { error: err.message }));
+          }, CONTACT_POLL_MS).unref(),
+        );
+      }
       timers.push(setInterval(() => void takeOver(), Math.max(CONTACT_POLL_MS, Math.floor(settings.leaseMs / 4))).unref());
       const known = settings.bootstrap.length > 0 || (await opened.rememberedPeers()).length > 0;
       void resumeWhenSynced(known).catch((err: Error) => log.warn('federation: could not resume deciding', { error: err.message }));
@@ -285,6 +464,7 @@ export function createFederationBridge(components: FederationBridgeComponents, s
 
     async stop() {
       stopped = true;
+      unsubscribe?.();
       for (const t of timers.splice(0)) clearInterval(t);
       await draining;
       await federation?.stop();

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
@@ -30,6 +32,23 @@ export interface StartHubOptions {
   keyPassphrase?: string;
 }
 
+/**
+ * The operator's token for the admin routes (approving agents): `<dataDir>/admin.token`, mode
+ * 0600, made on the first start. Whoever can read the hub's data dir is its operator.
+ */
+async function adminToken(dataDir: string): Promise<string> {
+  const file = join(dataDir, 'admin.token');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const token = randomBytes(32).toString('hex');
+  await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  return token;
+}
+
 function urlOf(address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;
@@ -51,6 +70,9 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
       validationConcurrency: config.validationConcurrency,
       imageCacheMs: config.imageCacheMs,
       federated,
+      ...(config.spotCheckImage === undefined ? {} : { spotCheck: { image: config.spotCheckImage } }),
+      registration: config.registration,
+      placementDiversity: config.placementDiversity,
       ...(options.keyPassphrase === undefined ? {} : { keyPassphrase: options.keyPassphrase }),
     },
   );
@@ -71,6 +93,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
     }
     app = await buildHubApp({
       engine,
+      ...(config.registration.approve ? { adminToken: await adminToken(config.dataDir) } : {}),
       metrics,
       version: packageJson.version,
       rateLimit: config.rateLimit,

@@ -72,8 +72,16 @@ export const MessageBodies = {
       name: Type.String({ minLength: 1, maxLength: 64 }),
       resources: Resources,
       software: Type.String({ maxLength: 64 }),
-      /** Optional registration proof of work: a nonce whose hash with the key has `bits` leading zero bits. */
-      pow: Type.Optional(Type.Object({ nonce: Type.String({ maxLength: 64 }), bits: Type.Integer({ minimum: 0, maximum: 64 }) }, closed)),
+      /**
+       * Optional registration proof of work (protocol/pow.ts): a nonce whose hash with the hub's
+       * `challenge` (GET /v1/agents/challenge) and the key has `bits` leading zero bits.
+       */
+      pow: Type.Optional(
+        Type.Object(
+          { nonce: Type.String({ maxLength: 64 }), bits: Type.Integer({ minimum: 0, maximum: 64 }), challenge: Type.Optional(Type.String({ maxLength: 128 })) },
+          closed,
+        ),
+      ),
     },
     closed,
   ),
@@ -143,6 +151,30 @@ export const MessageBodies = {
         Type.Object({ agent: NodeId, before: Type.Number(), after: Type.Number() }, closed),
         { maxItems: 128 },
       ),
+      /** Credibility policy: each voter's log-odds (its verified record) as the decider weighed it. */
+      credibility: Type.Optional(Type.Array(Type.Object({ agent: NodeId, logOdds: Type.Number({ minimum: 0 }) }, closed), { maxItems: 128 })),
+    },
+    closed,
+  ),
+  /**
+   * A hub's word on tasks it decides that wait for agents (docs/FEDERATION.md): each `pending` or
+   * `in_queue` at `round`, so every hub shows the status its decider shows. A log entry; one per
+   * batch of changes.
+   */
+  'task.status': Type.Object(
+    {
+      tasks: Type.Array(
+        Type.Object(
+          {
+            taskId: ContentId,
+            status: Type.Union([Type.Literal('pending'), Type.Literal('in_queue')]),
+            round: Type.Integer({ minimum: 0 }),
+          },
+          closed,
+        ),
+        { minItems: 1, maxItems: 1000 },
+      ),
+      seq: Type.Integer({ minimum: 1 }),
     },
     closed,
   ),
@@ -178,6 +210,7 @@ export const DEFAULT_MAX_PAYLOAD_BYTES: Record<MessageType, number> = {
   'task.spec': 256 * 1024,
   'task.announce': 260 * 1024,
   decision: 8 * 1024 * 1024,
+  'task.status': 160 * 1024,
   'sync.request': 2 * 1024,
   'sync.response': 16 * 1024 * 1024,
 };

@@ -5,6 +5,7 @@
 #     installed from npm into /opt/node24 when the node on PATH is older;
 #   - docker-registry, busybox-static, apache2-utils, curl from apt, and docker.io when the
 #     machine has no Docker engine installed;
+#   - chromium from apt: the browser tests (test/browser) drive Debian's headless Chromium;
 #   - a running Docker engine;
 #   - two registries on loopback: 127.0.0.1:5000 open, 127.0.0.1:5001 behind basic auth;
 #   - the test image dcloud-test/busybox:1, pushed to both (scripts/build-test-images.sh).
@@ -45,7 +46,7 @@ http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || true
 # --- apt packages ------------------------------------------------------------------------------
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]; }
 
-wanted=(docker-registry busybox-static apache2-utils curl ca-certificates)
+wanted=(docker-registry busybox-static apache2-utils curl ca-certificates chromium)
 # A machine with an engine of its own (docker-ce, say) keeps it: docker.io would conflict with it.
 command -v dockerd >/dev/null || wanted+=(docker.io)
 system_node=$(command -v node || true)

@@ -190,6 +190,9 @@ export function makeTestVectors(): TestVectors {
     seq: 2,
   });
 
+  // A home hub tells the federation where its waiting tasks stand (the others show the same status).
+  make('task.status', 'task.status', 'hub', { tasks: [{ taskId, status: 'in_queue', round: 0 }], seq: 3 });
+
   const ok = digestVector(0, '42\n');
   const result = (agent: KeyName, name: string): Envelope =>
     make(
@@ -238,6 +241,13 @@ export function makeTestVectors(): TestVectors {
   });
   make('sync.request', 'sync.request', 'hub2', { origin: keys.hub.nodeId, after: 0, limit: 100 });
   make('sync.response', 'sync.response', 'hub', { origin: keys.hub.nodeId, entries: [announce, federated, decision], more: false });
+  // Last, so that the vectors before it keep their nonces: a registration carrying a proof of work.
+  make('agent.register with a proof of work', 'agent.register', 'agent2', {
+    name: 'vector-agent-2',
+    resources,
+    software: 'dcloud-agent/0.1.0',
+    pow: { challenge: 'lx8k2a9c.000102030405060708090a0b.00112233445566778899aabbccddeeff', nonce: '2f', bits: 8 },
+  });
 
   return {
     description:

@@ -5,7 +5,10 @@ import { UnknownScenarioError, isSimError } from './harness/errors.ts';
 import { type OptionSpecs, describeOptions, parseOptions } from './harness/options.ts';
 import { ensureWritable, writeOutputs } from './harness/output.ts';
 import { progressBar } from './harness/progress.ts';
-import type { Scenario } from './harness/scenario.ts';
+import type { Scenario, ScenarioOutput } from './harness/scenario.ts';
+import { InvalidOptionError } from './harness/errors.ts';
+import { LIVE_OPTIONS, applyLiveDefaults, liveSettings } from './live/options.ts';
+import { LIVE_RUNNERS } from './live/runner.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 
 /**
@@ -34,14 +37,25 @@ export function usage(): string {
   return `usage: dcloud sim SCENARIO [options]   (dcloud sim SCENARIO --help lists its options)\n\nscenarios:\n${names}\n\noptions of every scenario:\n${describeOptions(COMMON_OPTIONS)}\n`;
 }
 
+/** A scenario's options, with the live ones for the scenarios that also run live. */
+function optionsOf(scenario: Scenario): OptionSpecs {
+  return LIVE_RUNNERS[scenario.name] === undefined ? scenario.options : { ...scenario.options, ...LIVE_OPTIONS };
+}
+
 function scenarioHelp(scenario: Scenario): string {
-  return `usage: dcloud sim ${scenario.name} [options]\n\n${scenario.description}\n\noptions:\n${describeOptions(COMMON_OPTIONS)}\n${describeOptions(scenario.options)}\n`;
+  const live = LIVE_RUNNERS[scenario.name];
+  const liveDefaults = live === undefined ? '' : `\nwith --live, unless given: ${Object.entries(live.defaults).map(([k, v]) => `--${k} ${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ')}\n`;
+  return `usage: dcloud sim ${scenario.name} [options]\n\n${scenario.description}\n\noptions:\n${describeOptions(COMMON_OPTIONS)}\n${describeOptions(optionsOf(scenario))}\n${liveDefaults}`;
 }
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);
   if (scenario === undefined) throw new UnknownScenarioError(name, SCENARIOS.map((s) => s.name));
   return scenario;
+}
+
+function cellCount(options: Record<string, unknown>): number {
+  return ['agents', 'tasks', 'policies', 'durations'].reduce((n, k) => n * (options[k] as unknown[]).length, 1);
 }
 
 export async function runSim(argv: readonly string[], io: SimIo): Promise<number> {
@@ -71,23 +85,38 @@ async function runChecked(argv: readonly string[], io: SimIo): Promise<number> {
     io.stdout.write(scenarioHelp(scenario));
     return 0;
   }
-  const specs: OptionSpecs = { ...COMMON_OPTIONS, ...scenario.options };
+  const specs: OptionSpecs = { ...COMMON_OPTIONS, ...optionsOf(scenario) };
   const values = parseOptions(specs, rest, scenario.name) as Record<string, unknown>;
+  const live = liveSettings(values, rest);
+  const runner = LIVE_RUNNERS[scenario.name];
+  if (live !== null && runner !== undefined) {
+    for (const name of runner.unsupported ?? []) {
+      if (rest.some((a) => a === `--${name}` || a.startsWith(`--${name}=`))) throw new InvalidOptionError(name, String(values[name]), 'not with --live');
+    }
+    applyLiveDefaults(values, rest, runner.defaults);
+  }
   const seed = values.seed as number;
   const seedCount = values.seeds as number;
   const json = values.json as boolean;
   const outOption = values.out as string;
   const options: Record<string, unknown> = {};
   for (const key of Object.keys(scenario.options)) options[key] = values[key];
-  const folder = `${scenario.name}-${seed}${seedCount > 1 ? `-x${seedCount}` : ''}`;
+  // Options that depend on each other, as the scenario checks them (before anything is written).
+  (scenario as Scenario & { check?: (options: Record<string, unknown>) => void }).check?.(options);
+  if (live !== null && live.hubUrl !== '' && scenario.name === 'orchestration' && cellCount(options) > 1) {
+    throw new InvalidOptionError('hub-url', live.hubUrl, 'a given hub runs one configuration: give one value each of --agents, --tasks, --policies and --durations');
+  }
+  const folder = `${scenario.name}${live === null ? '' : '-live'}-${seed}${seedCount > 1 ? `-x${seedCount}` : ''}`;
   const outDir = outOption === '' ? join(PROJECT_ROOT, 'simulations', 'out', folder) : resolve(outOption);
   await ensureWritable(outDir);
 
   const seeds = Array.from({ length: seedCount }, (_, i) => seed + i);
   const bar = progressBar({ label: scenario.name, stream: io.stderr as NodeJS.WriteStream });
-  let output;
+  let output: ScenarioOutput;
   try {
-    output = scenario.run({ seeds, options: options as never, progress: bar.listener });
+    if (live !== null && runner !== undefined) {
+      output = await runner.run({ seed, options, live, progress: bar.listener });
+    } else output = scenario.run({ seeds, options: options as never, progress: bar.listener });
   } finally {
     bar.stop();
   }

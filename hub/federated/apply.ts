@@ -21,6 +21,7 @@ import { carryOut, closeAssignment, failRound, type RoundContext } from '../engi
 import type { Verdict } from '../federation/federation.ts';
 import { deciderOf, withDecider } from './decider.ts';
 import { VERDICT_POLICIES } from './entries.ts';
+import { reopened, revertTrust } from './fence.ts';
 
 /**
  * How a hub follows the tasks other hubs decide: their announcements, assignments and decisions,
@@ -45,6 +46,28 @@ export function applyAnnounce(ctx: RoundContext, opened: Opened<'task.announce'>
   ctx.tx.task(task);
   ctx.tx.specs.push({ taskId: task.id, envelope: opened.body.task });
   return 'accept';
+}
+
+const WAITING = new Set(['validating', 'pending', 'in_queue']);
+
+/**
+ * The decider's word on tasks of its that wait for agents (`task.status`): each shown here as
+ * there. Only a task `decider` decides, only for the round named, and only while the task still
+ * waits here (an assignment or a decision, which come after it in the decider's log, moves it on).
+ * A task not known here yet is passed over: its announcement, earlier in the same log, is on its way.
+ */
+export function applyStatus(ctx: RoundContext, decider: string, body: MessageBody<'task.status'>): Applied {
+  let changed = false;
+  for (const { taskId, status, round } of body.tasks) {
+    const task = ctx.state.tasks.get(taskId);
+    if (task === undefined || deciderOf(task) !== decider) continue;
+    if (task.round !== round || !WAITING.has(task.status) || task.status === status) continue;
+    let next = task.status === 'validating' ? transition(task, 'pending', ctx.now) : task;
+    if (next.status !== status) next = transition(next, status, ctx.now);
+    ctx.tx.task(next);
+    changed = true;
+  }
+  return changed ? 'accept' : 'ignore';
 }
 
 /** Whether an assignment can be applied now: its task known, and (in a round) the round it opens not ahead of this hub. */
@@ -77,10 +100,17 @@ export function applyAssignment(ctx: RoundContext, body: MessageBody<'assignment
   return 'accept';
 }
 
-/** From now on `nodeId` decides the task here. */
-export function acceptDecider(ctx: RoundContext, taskId: string, nodeId: string): void {
+/**
+ * From now on `nodeId` decides the task here (a claim judged by rank: takeover.ts judgeClaim). If
+ * the task is terminal here by the verdict of the hub it is taken from, that verdict is voided
+ * (fence.ts): the trust steps of `voided`, the loser's decision as its log holds it, are taken
+ * back, and the task is reopened for the winner's own decision.
+ */
+export function acceptDecider(ctx: RoundContext, taskId: string, nodeId: string, voided?: MessageBody<'decision'>): void {
   const task = ctx.state.tasks.get(taskId) as Task;
-  if (deciderOf(task) !== nodeId) ctx.tx.task(withDecider(task, nodeId));
+  if (deciderOf(task) === nodeId) return;
+  if (isTerminal(task.status)) for (const agent of revertTrust(voided, (id) => ctx.state.agents.get(id), ctx.params.trust)) ctx.tx.agent(agent);
+  ctx.tx.task(withDecider(reopened(task, nodeId, ctx.now), nodeId));
 }
 
 /**

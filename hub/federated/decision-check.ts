@@ -2,7 +2,7 @@ import type { Verifier } from '../../keys/verifier.ts';
 import { type Opened, open } from '../../protocol/envelope.ts';
 import { DcloudError } from '../../protocol/errors.ts';
 import type { MessageBody } from '../../protocol/messages.ts';
-import { type Assignment, type CoreParams, penalizeTrust, rewardTrust, type Task, type ValidationPolicy, type Vote } from '../../src/core/index.ts';
+import { type Agent, type Assignment, type CoreParams, penalizeTrust, rewardTrust, type Task, type ValidationPolicy, type Vote } from '../../src/core/index.ts';
 import { checkDigest } from '../engine.ts';
 import { VERDICT_POLICIES } from './entries.ts';
 
@@ -34,8 +34,16 @@ export type DecisionCheck =
   /** Evidence this hub does not hold yet (an assignment still on its way): ask again later. */
   | { kind: 'retry'; reason: string };
 
-/** Policies whose decision is a function of the votes and their trust alone, so a checker can replay it exactly. */
-const REPLAYABLE = new Set(['trust-sum']);
+/**
+ * Policies a checker replays: trust-sum from the votes and their trust alone; credibility from the
+ * votes and the log-odds the decision states for each voter (a voter's record is earned partly on
+ * spot-checks, which stay on the hub that made them, so no other hub can know it: the stated
+ * weights are taken as given, and the random cross-check draw is taken as "not drawn", since a
+ * decision that says `validated` was not cross-checked).
+ */
+const REPLAYABLE = new Set(['trust-sum', 'credibility']);
+/** A draw in [0, 1) above every cross-check probability below 1: the replay's "not cross-checked". */
+const NOT_DRAWN = () => 1 - Number.EPSILON;
 const SCORE_EPSILON = 1e-9;
 
 export function checkDecision(evidence: DecisionEvidence): DecisionCheck {
@@ -117,8 +125,30 @@ function checkVote({ body, task, params, policy }: DecisionEvidence, results: Re
   }
 
   if (!REPLAYABLE.has(policy.name)) return undefined;
-  if (votes.length < task.spec.overlap) return `${votes.length} votes where the task's overlap is ${task.spec.overlap}`;
-  const replay = policy.decide(votes, { task, currentTrust: (id) => trust.get(id)?.before });
+  let logOdds: Map<string, number> | undefined;
+  if (policy.name === 'credibility') {
+    // The policy sizes its rounds itself (the overlap is not the count of votes); each voter's weight is stated.
+    logOdds = new Map();
+    for (const { agent, logOdds: l } of body.credibility ?? []) {
+      if (logOdds.has(agent)) return `agent ${agent} has two weights`;
+      if (!(l >= 0 && l <= params.credibility.growth * params.credibility.maxRecord + 1e-9)) return `agent ${agent} has log-odds ${l}, beyond what a record can give`;
+      logOdds.set(agent, l);
+    }
+    if (logOdds.size !== votes.length || votes.some((v) => !logOdds?.has(v.agentId))) return 'a credibility decision states the weight of every voter, and of nobody else';
+  } else if (votes.length < task.spec.overlap) return `${votes.length} votes where the task's overlap is ${task.spec.overlap}`;
+  const weights = logOdds;
+  // The record behind a stated weight, for the cross-check draw's probability (which reads the run).
+  const recordOf = (id: string): Agent | undefined => {
+    const l = weights?.get(id);
+    if (l === undefined) return undefined;
+    const run = Math.round(l / params.credibility.growth);
+    return { id, stats: { valid: run, invalid: 0, consecutiveValid: run } } as Agent;
+  };
+  const replay = policy.decide(votes, {
+    task,
+    currentTrust: (id) => trust.get(id)?.before,
+    ...(weights === undefined ? {} : { logOdds: (id: string) => weights.get(id), agent: recordOf, random: NOT_DRAWN }),
+  });
   const outcome = replay.outcome === 'validated' ? 'validated' : 'failed';
   if (outcome !== body.outcome) return `the votes give ${outcome}, the decision says ${body.outcome}`;
   if (outcome === 'validated' && replay.digest !== body.digest) return 'the votes accept another digest';

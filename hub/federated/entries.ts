@@ -10,8 +10,11 @@ import type { LoggedType } from '../federation/federation.ts';
 
 export type Unnumbered<T extends LoggedType> = Omit<MessageBody<T>, 'seq'>;
 
+/** What the engine's outbox holds: the entries that must survive a crash (a `task.status` is only news: the bridge logs it). */
+type OutboxType = Exclude<LoggedType, 'task.status'>;
+
 /** One entry waiting in the engine's outbox (store sublevel `outbox`) to be signed into the log. */
-export type OutboxItem = { [T in LoggedType]: { type: T; body: Unnumbered<T> } }[LoggedType];
+export type OutboxItem = { [T in OutboxType]: { type: T; body: Unnumbered<T> } }[OutboxType];
 
 /**
  * `decision.policy` names the validation policy of a consensus decision. A home hub also ends
@@ -59,6 +62,10 @@ export function decisionEntry(taskId: string, policy: string, decision: Decision
       const change = validated ? moved.get(v.agentId) : undefined;
       return [{ agent: v.agentId, before: change?.before ?? v.trust, after: change?.after ?? v.trust }];
     }),
+    // What another hub cannot know (records are earned partly on spot-checks, which stay here).
+    ...(decision.groups.length > 0 && decision.groups.every((g) => g.voterLogOdds !== undefined)
+      ? { credibility: decision.groups.flatMap((g) => g.voters.map((agent, i) => ({ agent, logOdds: (g.voterLogOdds as number[])[i] as number }))) }
+      : {}),
   };
 }
 

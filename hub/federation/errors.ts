@@ -15,6 +15,7 @@ export const FederationErrorCodes = {
   LOG_OUT_OF_ORDER: 'FEDERATION_LOG_OUT_OF_ORDER',
   LOG_CORRUPT: 'FEDERATION_LOG_CORRUPT',
   SYNC_PROTOCOL: 'FEDERATION_SYNC_PROTOCOL',
+  SYNC_THROTTLED: 'FEDERATION_SYNC_THROTTLED',
 } as const;
 export type FederationErrorCode = (typeof FederationErrorCodes)[keyof typeof FederationErrorCodes];
 
@@ -92,5 +93,13 @@ export class SyncProtocolError extends DcloudError {
   constructor(peer: string, message: string, options?: { cause?: unknown }) {
     super(FederationErrorCodes.SYNC_PROTOCOL, `sync with ${peer}: ${message}`, 502, options);
     this.name = 'SyncProtocolError';
+  }
+}
+
+/** A peer asked for more sync than this hub serves one peer (hub/federation/throttle.ts): its session is ended. */
+export class SyncThrottledError extends DcloudError {
+  constructor(peer: string, message: string) {
+    super(FederationErrorCodes.SYNC_THROTTLED, `sync with ${peer}: ${message}`, 429);
+    this.name = 'SyncThrottledError';
   }
 }

@@ -16,6 +16,7 @@ import {
   NotLoggableError,
   NotOriginError,
   SyncProtocolError,
+  SyncThrottledError,
   UnroutableTypeError,
 } from './errors.ts';
 import { encodeGossip, readGossip } from './gossip.ts';
@@ -25,6 +26,7 @@ import type { FederationLogStore } from './log-store.ts';
 import { createNode, type FederationNode } from './node.ts';
 import { PeerBook, type PeerView } from './peer-book.ts';
 import { type SyncDeps, type SyncReport, serveSync, syncFrom, syncProtocol } from './sync.ts';
+import { DEFAULT_SYNC_LIMITS, type SyncLimits, SyncThrottle, type ThrottleCounts } from './throttle.ts';
 import { ALL_TOPICS, HUB_TYPES, type Topic, topicOf } from './topics.ts';
 
 /** What the engine says about a message handed to it. `reject` also penalises the gossip sender. */
@@ -49,6 +51,13 @@ export interface FederationLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * The engine's hook for many log entries at once (a sync page), in log order: one verdict each, or
+ * the error it failed with (that entry is not archived and is asked for again). Optional: without
+ * it each entry goes through `onMessage`.
+ */
+export type OnEntries = (items: ReadonlyArray<{ opened: Opened; from: MessageSource }>) => Promise<ReadonlyArray<Verdict | Error>>;
+
 export interface FederationComponents {
   /** The hub's log of its own and every other hub's entries (FederationLogStore.open(dataDir)); the caller closes it. */
   store: FederationLogStore;
@@ -56,6 +65,7 @@ export interface FederationComponents {
   /** The hub's key (hub.key): signs its entries and sync messages, and is its libp2p identity (identity.ts). */
   identity: KeyPair;
   onMessage: OnMessage;
+  onEntries?: OnEntries;
   logger?: FederationLogger;
   /** ms since the epoch; injected by tests. */
   clock?: () => number;
@@ -85,6 +95,8 @@ export interface FederationOptions {
   syncIntervalMs?: number;
   /** gossipsub's heartbeat (mesh maintenance, IHAVE gossip), ms. */
   gossipHeartbeatMs?: number;
+  /** What this hub serves one peer over the sync protocol (DEFAULT_SYNC_LIMITS). */
+  syncLimits?: SyncLimits;
   /** Receives gossipsub's own metrics (e.g. RPC bytes sent and received). */
   gossipMetrics?: MetricsRegister;
 }
@@ -109,9 +121,11 @@ export interface FederationInfo {
   peers: PeerView[];
   /** Contiguous head of every origin's log held here. */
   heads: Record<string, number>;
+  /** Sync requests served to each peer, and how many were held back or refused (throttle.ts). */
+  syncServed: Record<string, ThrottleCounts>;
 }
 
-export type LoggedType = 'task.announce' | 'decision' | 'assignment';
+export type LoggedType = 'task.announce' | 'task.status' | 'decision' | 'assignment';
 type Unnumbered<T extends LoggedType> = Omit<MessageBody<T>, 'seq'>;
 
 export interface Federation {
@@ -129,6 +143,12 @@ export interface Federation {
    * hub received, or one of its own log entries sealed elsewhere (archived first).
    */
   publish(envelope: Envelope, options?: AbortOptions): Promise<PublishOutcome>;
+  /**
+   * Cuts this hub off from every peer (true: connections closed, new ones refused both ways) or
+   * lets it back (false: every peer redialled at once). The hub itself goes on: an operator's
+   * switch, and how the tests cut a live hub off (a partition). Resolves once the cut is made.
+   */
+  isolate(on: boolean): Promise<void>;
   /** Runs a sync session with every connected hub now; resolves when all are done. */
   syncNow(options?: AbortOptions & { directory?: boolean }): Promise<SyncReport>;
   info(): FederationInfo;
@@ -214,11 +234,14 @@ export function createFederation(components: FederationComponents, options: Fede
   const announce = parseAddrs('announce', options.announce ?? []);
   const bootstrap = parseAddrs('bootstrap', options.bootstrap).map((addr) => ({ addr, peerId: bootstrapPeer(addr) }));
   const allow = options.peerAllow === undefined ? undefined : new Set(options.peerAllow.map((p) => parsePeerId('peerAllow entry', p).toString()));
-  const allowed = (peerId: string): boolean => allow === undefined || allow.has(peerId);
+  let isolated = false;
+  const member = (peerId: string): boolean => allow === undefined || allow.has(peerId);
+  const allowed = (peerId: string): boolean => !isolated && member(peerId);
   const SYNC = syncProtocol(settings.protocolPrefix);
   const book = new PeerBook();
   const seen = new Set<string>();
-  const syncDeps: SyncDeps = { store, signer, verifier, freshnessMs: settings.freshnessMs, now: clock };
+  const throttle = new SyncThrottle(options.syncLimits ?? DEFAULT_SYNC_LIMITS);
+  const syncDeps: SyncDeps = { store, signer, verifier, freshnessMs: settings.freshnessMs, now: clock, throttle };
 
   let node: FederationNode | undefined;
   let selfPeerId = '';
@@ -258,6 +281,8 @@ export function createFederation(components: FederationComponents, options: Fede
 
   async function validate(source: PeerId, msg: GossipMessage): Promise<TopicValidatorResult> {
     const sourceId = source.toString();
+    // What was in flight when this hub cut itself off is nobody's fault: no penalty.
+    if (isolated) return TopicValidatorResult.Ignore;
     const refuse = (reason: string): TopicValidatorResult => {
       book.rejected(sourceId);
       log.debug('federation: gossip rejected', { from: sourceId, topic: msg.topic, reason });
@@ -309,19 +334,51 @@ export function createFederation(components: FederationComponents, options: Fede
   // ---- sync -----------------------------------------------------------------------------------
 
   /**
-   * A verified entry from a sync session. If the engine fails on it, it is not archived: the head
-   * stays before it and the next session asks for it again. The peer is not to blame.
+   * A verified page from a sync session, in log order: each entry handed to the engine, then the
+   * page archived in one batch. An entry the engine fails on is not archived: the head stays before
+   * it and the next session asks for it again. The peer is not to blame.
    */
-  async function sinkEntry(opened: Opened, entry: LogEntry, peerId: string): Promise<boolean> {
-    if (await store.has(entry.id)) return false;
-    try {
-      await deliver(opened, { peerId, via: 'sync' });
-    } catch (err) {
+  async function sinkPage(page: ReadonlyArray<{ opened: Opened; entry: LogEntry }>, peerId: string): Promise<number> {
+    const from: MessageSource = { peerId, via: 'sync' };
+    const handed: LogEntry[] = [];
+    const failed = (entry: LogEntry, err: unknown): void => {
+      seen.delete(entry.id); // let a later copy try again
       log.warn('federation: the engine failed on a synced entry; it will be asked for again', { id: entry.id, origin: entry.origin, seq: entry.seq, error: (err as Error).message });
-      return false;
+    };
+    if (components.onEntries === undefined) {
+      for (const { opened, entry } of page) {
+        try {
+          await deliver(opened, from);
+          handed.push(entry);
+        } catch (err) {
+          failed(entry, err);
+        }
+      }
+    } else {
+      // Already handed over (by gossip meanwhile): archived, not handed over again.
+      const fresh = page.filter(({ opened }) => !seen.has(opened.id));
+      for (const { opened } of fresh) remember(opened.id);
+      let outcomes: ReadonlyArray<Verdict | Error>;
+      try {
+        outcomes = await components.onEntries(fresh.map(({ opened }) => ({ opened, from })));
+      } catch (err) {
+        outcomes = fresh.map(() => (err instanceof Error ? err : new Error(String(err))));
+      }
+      const failures = new Set<string>();
+      fresh.forEach(({ entry }, i) => {
+        const outcome = outcomes[i];
+        if (outcome instanceof Error) {
+          failures.add(entry.id);
+          failed(entry, outcome);
+        }
+      });
+      for (const { entry } of page) if (!failures.has(entry.id)) handed.push(entry);
     }
-    await archive(entry, peerId);
-    return true;
+    const outcomes = await store.appendMany(handed);
+    outcomes.forEach((outcome, i) => {
+      if (outcome === 'conflict') log.warn('federation: an origin signed two entries with one seq; kept the first', { origin: handed[i]!.origin, seq: handed[i]!.seq, from: peerId });
+    });
+    return outcomes.filter((o) => o === 'appended').length;
   }
 
   /** One session per peer at a time; a request during a session runs one more afterwards. */
@@ -349,7 +406,7 @@ export function createFederation(components: FederationComponents, options: Fede
               SYNC,
               peer,
               syncDeps,
-              (opened, entry) => sinkEntry(opened, entry, key),
+              (page) => sinkPage(page, key),
               { directory: withDirectory, signal },
             );
             total.received += report.received;
@@ -449,7 +506,7 @@ export function createFederation(components: FederationComponents, options: Fede
         privateKey,
         listen,
         announce,
-        allowed: allow === undefined ? undefined : allowed,
+        allowed,
         protocolPrefix: settings.protocolPrefix,
         maxMessageBytes: settings.maxMessageBytes,
         gossipHeartbeatMs: settings.gossipHeartbeatMs,
@@ -469,6 +526,10 @@ export function createFederation(components: FederationComponents, options: Fede
           }
           serveSync(stream, connection, syncDeps, signal).catch((err: Error) => {
             if (signal.aborted) return;
+            if (err instanceof SyncThrottledError) {
+              log.warn('federation: throttled a peer\'s sync', { peer, error: err.message });
+              return;
+            }
             // A bad request is the peer's fault; a dropped stream is nobody's.
             if (err instanceof DcloudError) book.rejected(peer);
             log.debug('federation: a sync session served ended early', { peer, error: err.message });
@@ -488,7 +549,12 @@ export function createFederation(components: FederationComponents, options: Fede
         dialDue();
         timers.push(setInterval(dialDue, DIAL_TICK_MS).unref());
         let round = 0;
-        timers.push(setInterval(() => void federation.syncNow({ directory: ++round % DIRECTORY_EVERY === 0 }).catch(() => undefined), settings.syncIntervalMs).unref());
+        timers.push(
+          setInterval(() => {
+            void federation.syncNow({ directory: ++round % DIRECTORY_EVERY === 0 }).catch(() => undefined);
+            throttle.prune(clock());
+          }, settings.syncIntervalMs).unref(),
+        );
         log.info('federation: started', { peerId: selfPeerId, addrs: created.getMultiaddrs().map(String) });
       } catch (err) {
         await federation.stop();
@@ -543,6 +609,20 @@ export function createFederation(components: FederationComponents, options: Fede
       return gossip(envelope, opened.type, opened.id, seq);
     },
 
+    async isolate(on: boolean) {
+      const n = started();
+      if (on === isolated) return;
+      isolated = on;
+      if (on) {
+        await Promise.allSettled(n.getConnections().map((c) => c.close()));
+        log.warn('federation: cut off from every peer');
+      } else {
+        book.redialAll(clock());
+        dialDue();
+        log.info('federation: the cut is lifted, redialling');
+      }
+    },
+
     async syncNow(opts: AbortOptions & { directory?: boolean } = {}) {
       started();
       opts.signal?.throwIfAborted();
@@ -558,6 +638,7 @@ export function createFederation(components: FederationComponents, options: Fede
         multiaddrs: node === undefined ? [] : node.getMultiaddrs().map(String),
         peers: book.view(),
         heads: store.heads(),
+        syncServed: throttle.counts(),
       };
     },
   };

@@ -1,3 +1,4 @@
+export { BatchVerifier } from './batch-verifier.ts';
 export * from './errors.ts';
 export * from './federation.ts';
 export * from './identity.ts';
@@ -6,3 +7,4 @@ export * from './log-store.ts';
 export * from './peer-book.ts';
 export * from './topics.ts';
 export { DIRECTORY_ORIGIN, syncProtocol, type SyncReport } from './sync.ts';
+export { DEFAULT_SYNC_LIMITS, type SyncLimits, SyncThrottle, type ThrottleCounts } from './throttle.ts';

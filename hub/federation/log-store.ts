@@ -16,8 +16,8 @@ import type { LogEntry } from './log-entry.ts';
  * the head moves over them once the gap before them is filled. Sync asks peers for what follows
  * the heads, so a hole is always asked for again, never skipped.
  *
- * Writes are applied one at a time in call order, each one atomic batch (entry, id and head
- * together), so a crash leaves either the old log or the new one.
+ * Writes are applied one at a time in call order, each one atomic batch (entries, ids and heads
+ * together: one entry, or a whole sync page), so a crash leaves either the old log or the new one.
  */
 
 type JsonSublevel<V> = AbstractSublevel<Level<string, string>, string | Buffer | Uint8Array, string, V>;
@@ -106,6 +106,11 @@ export class FederationLogStore {
     return [...this.head.keys()].sort();
   }
 
+  /** Whether this log holds `origin`'s entry `seq` (in order, or beyond a gap). In memory, no read. */
+  holds(origin: string, seq: number): boolean {
+    return seq <= this.headOf(origin) || (this.pending.get(origin)?.has(seq) ?? false);
+  }
+
   async has(id: string): Promise<boolean> {
     return (await this.ids.get(id)) !== undefined;
   }
@@ -122,6 +127,14 @@ export class FederationLogStore {
       }
       return this.write(entry);
     });
+  }
+
+  /**
+   * Stores many received entries in one atomic batch (a sync page): what a catching-up hub writes
+   * a thousand at a time. Outcomes in the order given; as `append` would answer one by one.
+   */
+  appendMany(entries: readonly LogEntry[]): Promise<AppendOutcome[]> {
+    return this.serial(() => this.writeMany(entries));
   }
 
   /**
@@ -154,6 +167,23 @@ export class FederationLogStore {
       last = Number(key.slice(origin.length + 1));
     }
     return { entries, more: last < head };
+  }
+
+  /**
+   * The last entry of `origin` that `match` accepts, newest first (`match` sees the parsed signed
+   * payload). A scan of that origin's log: for rare look-ups (a verdict to void), not a hot path.
+   */
+  async findLast(origin: string, match: (payload: { type?: unknown; body?: unknown }) => boolean): Promise<Envelope | undefined> {
+    for await (const envelope of this.entries.values({ gt: keyOf(origin, 0), lte: keyOf(origin, 10 ** SEQ_DIGITS - 1), reverse: true })) {
+      let payload: unknown;
+      try {
+        payload = JSON.parse(envelope.payload);
+      } catch {
+        continue;
+      }
+      if (payload !== null && typeof payload === 'object' && match(payload as { type?: unknown; body?: unknown })) return envelope;
+    }
+    return undefined;
   }
 
   /**
@@ -194,29 +224,53 @@ export class FederationLogStore {
   }
 
   private async write(entry: LogEntry): Promise<AppendOutcome> {
-    const key = keyOf(entry.origin, entry.seq);
-    const existing = await this.ids.get(entry.id);
-    if (existing !== undefined) return 'duplicate';
-    if ((await this.entries.get(key)) !== undefined) return 'conflict';
-    const oldHead = this.headOf(entry.origin);
-    // A copy: memory changes only once the batch is on disk.
-    const waiting = new Set(this.pending.get(entry.origin));
-    let head = oldHead;
-    if (entry.seq === head + 1) {
-      head++;
-      while (waiting.delete(head + 1)) head++;
-    } else {
-      waiting.add(entry.seq);
-    }
+    return (await this.writeMany([entry]))[0]!;
+  }
+
+  private async writeMany(entries: readonly LogEntry[]): Promise<AppendOutcome[]> {
+    if (entries.length === 0) return [];
+    const keys = entries.map((e) => keyOf(e.origin, e.seq));
+    const [byId, byKey] = await Promise.all([this.ids.getMany(entries.map((e) => e.id)), this.entries.getMany(keys)]);
+    // Copies: memory changes only once the batch is on disk.
+    const heads = new Map<string, number>();
+    const waiting = new Map<string, Set<number>>();
+    const written = new Set<string>();
+    const outcomes: AppendOutcome[] = [];
     const batch = this.db.batch();
-    batch.put(key, entry.envelope, { sublevel: this.entries });
-    batch.put(entry.id, key, { sublevel: this.ids });
-    if (head !== oldHead || !this.head.has(entry.origin)) batch.put(entry.origin, head, { sublevel: this.headsDb });
+    entries.forEach((entry, i) => {
+      const key = keys[i]!;
+      if (byId[i] !== undefined || written.has(`id:${entry.id}`)) return void outcomes.push('duplicate');
+      if (byKey[i] !== undefined || written.has(key)) return void outcomes.push('conflict');
+      written.add(`id:${entry.id}`);
+      written.add(key);
+      let head = heads.get(entry.origin) ?? this.headOf(entry.origin);
+      let set = waiting.get(entry.origin);
+      if (set === undefined) waiting.set(entry.origin, (set = new Set(this.pending.get(entry.origin))));
+      if (entry.seq === head + 1) {
+        head++;
+        while (set.delete(head + 1)) head++;
+      } else {
+        set.add(entry.seq);
+      }
+      heads.set(entry.origin, head);
+      batch.put(key, entry.envelope, { sublevel: this.entries });
+      batch.put(entry.id, key, { sublevel: this.ids });
+      outcomes.push('appended');
+    });
+    for (const [origin, head] of heads) {
+      if (head !== this.headOf(origin) || !this.head.has(origin)) batch.put(origin, head, { sublevel: this.headsDb });
+    }
+    if (batch.length === 0) {
+      await batch.close();
+      return outcomes;
+    }
     await batch.write();
-    this.head.set(entry.origin, head);
-    if (waiting.size > 0) this.pending.set(entry.origin, waiting);
-    else this.pending.delete(entry.origin);
-    return 'appended';
+    for (const [origin, head] of heads) this.head.set(origin, head);
+    for (const [origin, set] of waiting) {
+      if (set.size > 0) this.pending.set(origin, set);
+      else this.pending.delete(origin);
+    }
+    return outcomes;
   }
 
   private serial<T>(job: () => Promise<T>): Promise<T> {

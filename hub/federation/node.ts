@@ -20,7 +20,7 @@ export interface NodeConfig {
   privateKey: Ed25519PrivateKey;
   listen: readonly Multiaddr[];
   announce: readonly Multiaddr[];
-  /** The membership test; undefined when membership is open. */
+  /** Whom a connection may be made with (the allow list, and nobody while the hub is cut off); undefined: anyone. */
   allowed: ((peerId: string) => boolean) | undefined;
   protocolPrefix: string;
   maxMessageBytes: number;
@@ -52,7 +52,7 @@ function topicScores(): Record<string, ReturnType<typeof createTopicScoreParams>
   return Object.fromEntries(ALL_TOPICS.map((t) => [t, params]));
 }
 
-/** With an allow list, every other peer is refused before a connection is of any use. */
+/** Every peer `allowed` refuses (not on the allow list; any, during a cut) is refused before a connection is of any use. */
 function gaterOf(allowed: NodeConfig['allowed']): ConnectionGater {
   if (allowed === undefined) return {};
   const deny = (p: PeerId): boolean => !allowed(p.toString());

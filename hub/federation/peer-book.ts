@@ -127,6 +127,11 @@ export class PeerBook {
     p.nextDialAt = now + backoffDelay(1, this.policy, random);
   }
 
+  /** Every peer not connected is due for a dial now, its backoff forgotten (a cut was lifted). */
+  redialAll(now: number): void {
+    for (const p of this.peers.values()) if (p.status !== 'connected') p.nextDialAt = now;
+  }
+
   /** It speaks the sync protocol: a hub, worth redialling forever. */
   markHub(peerId: string): void {
     const p = this.peers.get(peerId);

@@ -19,6 +19,7 @@ const TOPIC_OF: Partial<Record<MessageType, Topic>> = {
   'agent.heartbeat': TOPICS.heartbeats,
   'agent.register': TOPICS.heartbeats,
   'task.announce': TOPICS.tasks,
+  'task.status': TOPICS.tasks,
   assignment: TOPICS.assignments,
   result: TOPICS.results,
   decision: TOPICS.decisions,
@@ -38,4 +39,4 @@ export function typesOf(topic: string): readonly MessageType[] {
  * them (a hub's peer id and its signing key are one key): nobody else may speak for a hub, and a
  * captured old announcement cannot be replayed by a stranger.
  */
-export const HUB_TYPES: ReadonlySet<MessageType> = new Set<MessageType>(['task.announce', 'decision', 'assignment']);
+export const HUB_TYPES: ReadonlySet<MessageType> = new Set<MessageType>(['task.announce', 'task.status', 'decision', 'assignment']);

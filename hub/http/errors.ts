@@ -17,6 +17,12 @@ export const HttpErrorCodes = {
   BAD_REQUEST: 'BAD_REQUEST',
   NOT_FOUND: 'NOT_FOUND',
   RATE_LIMITED: 'RATE_LIMITED',
+  /** An admin route without the operator's token (or with another). */
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  /** An admin route asked from another machine than the hub's. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** This hub asks for no registration proof of work: there is no challenge to fetch. */
+  POW_NOT_REQUIRED: 'POW_NOT_REQUIRED',
   INTERNAL: 'INTERNAL',
 } as const;
 export type HttpErrorCode = (typeof HttpErrorCodes)[keyof typeof HttpErrorCodes];

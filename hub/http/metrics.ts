@@ -95,6 +95,26 @@ export function createHubMetrics(engine: Pick<HubEngineControl, 'network' | 'sta
     },
   });
 
+  new Gauge({
+    name: 'dcloud_spot_checks',
+    help: 'Known-answer tasks (spot-checks) the hub made, by status (validated: answered right; abandoned: a lie or no answer)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    collect() {
+      const checks = engine.stats().spotChecks;
+      if (checks !== undefined) for (const status of TASK_STATUSES) this.set({ status }, checks.tasks[status]);
+    },
+  });
+  new Gauge({
+    name: 'dcloud_agents_caught_lying',
+    help: 'Agents caught answering a known-answer task wrong (proven liars: no influence, no more work)',
+    registers: [registry],
+    collect() {
+      const checks = engine.stats().spotChecks;
+      if (checks !== undefined) this.set(checks.liars);
+    },
+  });
+
   return {
     registry,
     observeRequest(method, route, status, seconds) {

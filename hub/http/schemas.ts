@@ -52,6 +52,33 @@ export const AssignmentViewSchema = Type.Object(
   closed,
 );
 
+const DecisionVoterSchema = Type.Object(
+  {
+    agentId: NodeId,
+    trust: Type.Number({ description: 'its trust when it voted' }),
+    credibility: Type.Optional(Type.Number({ description: 'credibility policy: probability its result is right, from its verified record at decision time' })),
+    logOdds: Type.Optional(Type.Number({ description: 'credibility policy: its log-odds then (what a re-examination needs)' })),
+  },
+  closed,
+);
+
+export const TaskDecisionSchema = Type.Object(
+  {
+    round: Type.Integer(),
+    at: Millis,
+    policy: Type.String({ description: 'the validation policy that decided (credibility, trust-sum), or spot-check' }),
+    outcome: Type.Union([Type.Literal('validated'), Type.Literal('failed'), Type.Literal('undecided')]),
+    digest: Type.Union([Hex32, Type.Null()]),
+    score: Type.Number({ description: 'trust-sum: the winning share of the trust; credibility: the probability the result is right' }),
+    reason: Type.String(),
+    votes: Type.Array(Type.Object({ digest: Hex32, voters: Type.Array(DecisionVoterSchema) }, closed), { description: 'groups of agreeing votes, strongest first' }),
+    disputed: Type.Optional(
+      Type.Object({ agentId: NodeId, at: Millis, reason: Type.String() }, { ...closed, description: 'a voter this acceptance needed was later caught lying' }),
+    ),
+  },
+  closed,
+);
+
 export const TaskViewSchema = Type.Object(
   {
     id: ContentId,
@@ -78,12 +105,20 @@ export const TaskViewSchema = Type.Object(
     trustScore: Type.Optional(Type.Number({ description: '0-10: the winning share of the deciding weight, times ten' })),
     reason: Type.Optional(Type.String({ description: 'why it is invalid, failed or abandoned, or why it is not running yet' })),
     decider: Type.Optional(NodeId),
+    kind: Type.Optional(Type.Literal('spot-check', { description: 'a known-answer task the hub made to test an agent (absent: a user\'s task)' })),
+    decisions: Type.Optional(Type.Array(TaskDecisionSchema, { description: 'each decision taken on the task, oldest first' })),
   },
   closed,
 );
 
 const AgentStatsSchema = Type.Object(
-  { valid: Type.Integer(), invalid: Type.Integer(), consecutiveValid: Type.Integer() },
+  {
+    valid: Type.Integer(),
+    invalid: Type.Integer(),
+    consecutiveValid: Type.Integer(),
+    spotChecksPassed: Type.Optional(Type.Integer({ description: 'known-answer tasks answered right' })),
+    spotChecksFailed: Type.Optional(Type.Integer({ description: 'known-answer tasks answered wrong: more than 0 is a proven liar' })),
+  },
   closed,
 );
 
@@ -100,6 +135,16 @@ export const AgentViewSchema = Type.Object(
     registeredAt: Millis,
     lastHeartbeat: Millis,
     stats: AgentStatsSchema,
+    pending: Type.Optional(Type.Boolean({ description: 'registered, waiting for the operator\'s approval (--approve-agents): no work until then' })),
+  },
+  closed,
+);
+
+export const PowChallengeSchema = Type.Object(
+  {
+    challenge: Type.String(),
+    bits: Type.Integer({ description: 'leading zero bits the solution needs' }),
+    expiresAt: Millis,
   },
   closed,
 );
@@ -164,6 +209,9 @@ export const TaskQuerySchema = Type.Object(
     submitter: Type.Optional(NodeId),
     status: Type.Optional(TaskStatusSchema),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    kind: Type.Optional(
+      Type.Union([Type.Literal('user'), Type.Literal('spot-check'), Type.Literal('all')], { description: 'user (default): submitted tasks; spot-check: the hub\'s known-answer tasks; all' }),
+    ),
   },
   closed,
 );

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { HubEngine } from '../engine-types.ts';
 import { agentRoutes } from './agents.ts';
+import { dashboardRoutes } from './dashboard.ts';
 import { answerClientError, classify, errorBody, installErrorCatalogue } from './errors.ts';
 import { eventRoutes } from './events.ts';
 import { type FederationSource, federationRoutes } from './federation.ts';
@@ -15,6 +16,8 @@ import { workRoutes } from './work.ts';
 
 export interface HubHttpOptions {
   engine: HubEngine;
+  /** The operator's token for the admin routes (hub/http/agents.ts); absent: no admin routes. */
+  adminToken?: string;
   metrics: HubMetrics;
   /** The hub software's version, for GET /v1/hub. */
   version: string;
@@ -96,12 +99,13 @@ export async function buildHubApp(options: HubHttpOptions): Promise<FastifyInsta
 
   const signerLimit = await installRateLimits(app, options.rateLimit);
   const { engine } = options;
-  await app.register(agentRoutes, { engine, signerLimit });
+  await app.register(agentRoutes, { engine, signerLimit, ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }) });
   await app.register(workRoutes, { engine, signerLimit, resultBodyLimit: options.resultBodyLimit });
   await app.register(taskRoutes, { engine, signerLimit });
   await app.register(hubInfoRoutes, { engine, version: options.version, ...(options.federation === undefined ? {} : { federation: options.federation }) });
   await app.register(federationRoutes, { federation: options.federation });
   await app.register(eventRoutes, { engine, keepAliveMs: options.sseKeepAliveMs });
   await app.register(metricsRoutes, { metrics: options.metrics });
+  await app.register(dashboardRoutes, { engine });
   return app;
 }

@@ -7,13 +7,13 @@ import {
   CapacityIndex,
   type CoreParams,
   type Decision,
+  type PlannedAssignment,
   type RoundOutcome,
   type SchedulingPolicy,
   type SpotCheckVerdict,
   type Task,
   type ValidationPolicy,
   type WaitReason,
-  addResources,
   afterFailedRound,
   assignmentDeadline,
   collectVotes,
@@ -32,7 +32,7 @@ import {
   selectActiveQueue,
   startingReplicas,
   statsAfterDecision,
-  subtractResources,
+  roundResource,
   transition,
 } from '../../src/core/index.ts';
 
@@ -82,7 +82,15 @@ export interface AgentInit {
   addressBlock?: string;
 }
 
-const NO_RESOURCES: Resources = Object.freeze({ cpu: 0, ramGb: 0 });
+/** An agent and its open assignments. */
+interface Held {
+  agent: Agent;
+  open: Set<Assignment>;
+  /** Its index entry lags its record (#touch): a release or a trust change not filed yet. */
+  stale: boolean;
+}
+
+const NO_REPLICAS: { holders: string[]; excluded: string[] } = Object.freeze({ holders: Object.freeze([]) as unknown as string[], excluded: Object.freeze([]) as unknown as string[] });
 
 export class SimHub {
   readonly params: CoreParams;
@@ -95,8 +103,15 @@ export class SimHub {
   readonly backlog: Backlog;
   /** Open (assigned or running) assignments: what health checks for deadlines. */
   readonly open = new Map<string, Assignment>();
-  /** Open assignments by agent: what expires when an agent goes silent. */
-  readonly #openByAgent = new Map<string, Set<Assignment>>();
+  /** Each agent with its open assignments (what expires when it goes silent): one lookup for both. */
+  readonly #held = new Map<string, Held>();
+  /**
+   * Agents whose index entry lags their record, filed (#flush) before anything reads the index
+   * and before a call returns. A result closes an assignment and then, often, changes its
+   * agent's trust: filed together, that is one move in the index instead of two. The index's
+   * order depends only on what it holds, so filing later changes no decision.
+   */
+  readonly #stale: Held[] = [];
   /** Counters a report reads. */
   readonly counts = { submitted: 0, validated: 0, abandoned: 0, decisions: 0, undecided: 0, failedRounds: 0, assignments: 0, expired: 0, cancelled: 0, failedReports: 0, inactiveAgents: 0, spotChecks: 0, liarsCaught: 0 };
   readonly #listener: HubListener;
@@ -131,7 +146,8 @@ export class SimHub {
       total: { ...init.total },
       // Agents lend their whole capacity; the hub's reservations account for what runs on it.
       free: { ...init.total },
-      reserved: NO_RESOURCES,
+      // Its own object: #open and #close keep it in step with the index in place.
+      reserved: { cpu: 0, ramGb: 0 },
       trust: init.trust,
       active: true,
       registeredAt: now,
@@ -140,13 +156,14 @@ export class SimHub {
     };
     if (init.addressBlock !== undefined) agent.addressBlock = init.addressBlock;
     this.agents.set(agent.id, agent);
+    this.#held.set(agent.id, { agent, open: new Set(), stale: false });
     this.index.upsert(agent);
     return agent;
   }
 
-  /** A heartbeat at `at`; an inactive agent becomes active again. */
-  heartbeat(agentId: string, at: number): void {
-    const agent = this.#agent(agentId);
+  /** A heartbeat at `at` (of an agent, or of the agent registerAgent returned); an inactive agent becomes active again. */
+  heartbeat(agentOrId: string | Agent, at: number): void {
+    const agent = typeof agentOrId === 'string' ? this.#agent(agentOrId) : agentOrId;
     if (at > agent.lastHeartbeat) agent.lastHeartbeat = at;
     if (!agent.active) {
       agent.active = true;
@@ -170,6 +187,7 @@ export class SimHub {
    * tasks. False (nothing happens) when the agent has no room for it now.
    */
   assignSpotCheck(agentId: string, id: string, spec: TaskSpecBody, known: string, now: number): boolean {
+    this.#flush();
     const entry = this.index.get(agentId);
     if (entry === undefined || !entry.active || entry.available.cpu < spec.cpu || entry.available.ramGb < spec.ramGb) return false;
     const created: Task = { ...newTask({ id, submitter: 'simulation', spec, home: 'sim-hub', at: now }), replicas: 1 };
@@ -187,6 +205,7 @@ export class SimHub {
 
   /** Why a task is not running, as `dcloud status` would say it. */
   explain(taskId: string): WaitReason {
+    this.#flush();
     const task = this.#task(taskId);
     const current = this.#current(task);
     return explainWaiting(task, this.index, { holders: current.holders.length, exclude: new Set([...current.holders, ...current.excluded]) });
@@ -196,15 +215,17 @@ export class SimHub {
 
   /** Health: silent agents go inactive and their open assignments expire; late assignments expire. */
   checkHealth(now: number): void {
+    this.#flush();
     for (const agent of findInactiveAgents(this.agents.values(), now, this.params)) {
       agent.active = false;
       this.index.upsert(agent);
       this.counts.inactiveAgents++;
-      const held = this.#openByAgent.get(agent.id);
-      if (held !== undefined) for (const assignment of [...held]) this.#expire(assignment, now, `agent ${agent.id} went inactive`);
+      const held = this.#held.get(agent.id);
+      if (held !== undefined) for (const assignment of [...held.open]) this.#expire(assignment, now, `agent ${agent.id} went inactive`);
     }
     // findExpiredAssignments collects before anything expires, so closing while iterating is safe.
     for (const assignment of findExpiredAssignments(this.open.values(), now)) this.#expire(assignment, now, 'no result before the deadline');
+    this.#flush();
   }
 
   /**
@@ -214,19 +235,26 @@ export class SimHub {
    * Returns how many assignments it made.
    */
   schedule(now: number): number {
+    this.#flush();
     const queue = selectActiveQueue(this.backlog, this.index, this.params.scheduling.activeQueueSize, now, this.scheduling);
     const eligible = this.#diversity || this.params.validation.policy === 'credibility' ? (task: Task, agentId: string, alongside: readonly string[]) => this.#eligible(task, agentId, alongside) : undefined;
     const plan = planAssignments({ queue, index: this.index, openAssignments: (id) => this.#openReplicas(id), params: this.params, now, eligible });
     const made: Array<[Assignment, string]> = [];
-    for (const [taskId, planned] of Map.groupBy(plan.assignments, (p) => p.taskId)) {
+    // A task's planned assignments come one after the other (planAssignments plans a task at once).
+    const planned = plan.assignments;
+    for (let first = 0; first < planned.length; ) {
+      const taskId = (planned[first] as PlannedAssignment).taskId;
       const task = this.#task(taskId);
       const round = task.status === 'in_progress' ? task.round : task.round + 1;
       const ids: string[] = [];
-      for (const p of planned) {
+      let next = first;
+      for (; next < planned.length && (planned[next] as PlannedAssignment).taskId === taskId; next++) {
+        const p = planned[next] as PlannedAssignment;
         const assignment = this.#open(task, p.agentId, round, p.reserved, p.deadline, now);
         ids.push(assignment.id);
         made.push([assignment, taskId]);
       }
+      first = next;
       this.#set(recordAssignments(task, ids, now));
     }
     const queued = new Set(queue.map((t) => t.id));
@@ -246,13 +274,15 @@ export class SimHub {
   /** A new open assignment, its reservation (already made in the index) added to its agent. */
   #open(task: Task, agentId: string, round: number, reserved: Resources, deadline: number, now: number): Assignment {
     const assignment: Assignment = { id: `as${this.#nextAssignment++}`, taskId: task.id, agentId, round, status: 'assigned', issuedAt: now, deadline, reserved };
-    const agent = this.#agent(agentId);
-    agent.reserved = addResources(agent.reserved, reserved);
+    const held = this.#held.get(agentId);
+    if (held === undefined) throw new Error(`simulation bug: unknown agent ${agentId}`);
+    // As addResources computes it, in place: the agent's record is the hub's own.
+    const total = held.agent.reserved;
+    total.cpu = roundResource(total.cpu + reserved.cpu);
+    total.ramGb = roundResource(total.ramGb + reserved.ramGb);
     this.assignments.set(assignment.id, assignment);
     this.open.set(assignment.id, assignment);
-    let held = this.#openByAgent.get(agent.id);
-    if (held === undefined) this.#openByAgent.set(agent.id, (held = new Set()));
-    held.add(assignment);
+    held.open.add(assignment);
     return assignment;
   }
 
@@ -261,13 +291,17 @@ export class SimHub {
   /** Assignments handed to an agent that it has not fetched yet (what its next work request gets). */
   queuedFor(agentId: string): Assignment[] {
     const out: Assignment[] = [];
-    for (const a of this.#openByAgent.get(agentId) ?? []) if (a.status === 'assigned') out.push(a);
+    for (const a of this.#held.get(agentId)?.open ?? []) if (a.status === 'assigned') out.push(a);
     return out;
   }
 
-  /** The agent picked up its assignment; false when it is no longer open (expired, cancelled). */
-  fetch(assignmentId: string): boolean {
-    const assignment = this.assignments.get(assignmentId);
+  /**
+   * The agent picked up its assignment; false when it is no longer open (expired, cancelled).
+   * Given the assignment object (as `assigned` handed it out), no lookup: a closed one is never
+   * open again, and only closed ones are forgotten.
+   */
+  fetch(assignmentOrId: string | Assignment): boolean {
+    const assignment = typeof assignmentOrId === 'string' ? this.assignments.get(assignmentOrId) : assignmentOrId;
     if (assignment === undefined || assignment.status !== 'assigned') return false;
     assignment.status = 'running';
     return true;
@@ -277,8 +311,8 @@ export class SimHub {
    * A result: a digest, or null for a failure the agent reports. Ignored (false) when the
    * assignment is no longer open: its time ran out, or the task was decided without it.
    */
-  report(assignmentId: string, digest: string | null, now: number): boolean {
-    const assignment = this.assignments.get(assignmentId);
+  report(assignmentOrId: string | Assignment, digest: string | null, now: number): boolean {
+    const assignment = typeof assignmentOrId === 'string' ? this.assignments.get(assignmentOrId) : assignmentOrId;
     if (assignment === undefined || !isOpen(assignment)) return false;
     if (digest === null) {
       this.#close(assignment, 'failed', 'the agent reported a failure');
@@ -289,6 +323,7 @@ export class SimHub {
       assignment.digest = digest;
     }
     this.#settle(assignment.taskId, now);
+    this.#flush();
     return true;
   }
 
@@ -305,10 +340,34 @@ export class SimHub {
     assignment.status = status;
     if (reason !== undefined) assignment.reason = reason;
     this.open.delete(assignment.id);
-    this.#openByAgent.get(assignment.agentId)?.delete(assignment);
-    this.index.release(assignment.agentId, assignment.reserved);
-    const agent = this.agents.get(assignment.agentId);
-    if (agent !== undefined) agent.reserved = subtractResources(agent.reserved, assignment.reserved);
+    const held = this.#held.get(assignment.agentId);
+    if (held === undefined) {
+      this.index.release(assignment.agentId, assignment.reserved);
+      return;
+    }
+    held.open.delete(assignment);
+    // As subtractResources computes it (and the index's release), in place; the index hears of it at the #flush.
+    const total = held.agent.reserved;
+    total.cpu = Math.max(0, roundResource(total.cpu - assignment.reserved.cpu));
+    total.ramGb = Math.max(0, roundResource(total.ramGb - assignment.reserved.ramGb));
+    this.#touch(held);
+  }
+
+  /** The agent's index entry must be filed again from its record (upsert reads Agent.reserved). */
+  #touch(held: Held): void {
+    if (held.stale) return;
+    held.stale = true;
+    this.#stale.push(held);
+  }
+
+  #flush(): void {
+    const stale = this.#stale;
+    for (let i = 0; i < stale.length; i++) {
+      const held = stale[i] as Held;
+      held.stale = false;
+      this.index.upsert(held.agent);
+    }
+    stale.length = 0;
   }
 
   /** What the task's current round amounts to now, and what follows from it. */
@@ -336,8 +395,20 @@ export class SimHub {
       this.#judge(inProgress, reported, known, now);
       return;
     }
-    const votes = collectVotes(reported, (id) => this.#agent(id).trust);
-    const context = { task: inProgress, currentTrust: (id: string) => this.agents.get(id)?.trust, agent: (id: string) => this.agents.get(id), random: this.#random };
+    // The voters, looked up once: the policy, the trust changes and the track records all ask for them.
+    const voters: Held[] = [];
+    for (const a of reported) {
+      const held = this.#held.get(a.agentId);
+      if (held === undefined) throw new Error(`simulation bug: unknown agent ${a.agentId}`);
+      voters.push(held);
+    }
+    const findHeld = (id: string): Held | undefined => {
+      for (const held of voters) if (held.agent.id === id) return held;
+      return this.#held.get(id);
+    };
+    const find = (id: string): Agent | undefined => findHeld(id)?.agent;
+    const votes = collectVotes(reported, (id) => (find(id) as Agent).trust);
+    const context = { task: inProgress, currentTrust: (id: string) => find(id)?.trust, agent: find, random: this.#random };
     const decision = this.validation.decide(votes, context);
     if (decision.outcome === 'undecided') {
       // More replicas in the same round: the task stays in_progress and goes back to the backlog.
@@ -348,13 +419,14 @@ export class SimHub {
     const completed = transition(inProgress, 'completed', now);
     this.counts.decisions++;
     for (const change of decision.trustChanges) {
-      const agent = this.#agent(change.agentId);
+      const held = findHeld(change.agentId);
+      if (held === undefined) throw new Error(`simulation bug: unknown agent ${change.agentId}`);
       // At the bounds of the trust range a change changes nothing: the index need not hear of it.
-      if (agent.trust === change.after) continue;
-      agent.trust = change.after;
-      this.index.upsert(agent);
+      if (held.agent.trust === change.after) continue;
+      held.agent.trust = change.after;
+      this.#touch(held);
     }
-    for (const [id, stats] of statsAfterDecision(decision, (agentId) => this.agents.get(agentId)?.stats)) this.#agent(id).stats = stats;
+    for (const [id, stats] of statsAfterDecision(decision, (agentId) => find(agentId)?.stats)) (find(id) as Agent).stats = stats;
     this.#cancelOpen(completed);
     if (decision.outcome === 'validated') {
       const validated = transition(completed, 'validated', now, decision.reason);
@@ -431,6 +503,8 @@ export class SimHub {
   }
 
   #current(task: Task): { holders: string[]; excluded: string[] } {
+    // Most tasks a pass looks at wait for their first round: nothing to collect.
+    if (task.assignments.length === 0) return NO_REPLICAS;
     const holders: string[] = [];
     const excluded: string[] = [];
     for (const a of this.#roundAssignments(task)) {

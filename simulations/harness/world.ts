@@ -1,5 +1,5 @@
 import type { Resources, TaskSpecBody } from '../../protocol/messages.ts';
-import type { Assignment, CoreParams, Decision, SchedulingPolicy, SpotCheckVerdict, Task, ValidationPolicy } from '../../src/core/index.ts';
+import type { Agent, Assignment, CoreParams, Decision, SchedulingPolicy, SpotCheckVerdict, Task, ValidationPolicy } from '../../src/core/index.ts';
 import { type Behaviour, answer, isWrong } from './behaviour.ts';
 import type { DurationModel } from './durations.ts';
 import type { Random } from './random.ts';
@@ -87,6 +87,8 @@ export interface TaskRecord {
 
 interface SimAgent {
   spec: AgentSpec;
+  /** The hub's record of it (registerAgent): heartbeats go to it without a lookup. */
+  record: Agent;
   online: boolean;
   /** Bumped at every join and leave: completions of an earlier session are void. */
   session: number;
@@ -97,25 +99,29 @@ interface SimAgent {
   interrupted: Assignment[];
 }
 
+interface Tracked {
+  record: TaskRecord;
+  /** The digest an honest agent reports. */
+  correct: string;
+}
+
 export class World {
   readonly sim = new Simulation();
   readonly hub: SimHub;
   readonly log: LogEntry[] = [];
-  readonly records = new Map<string, TaskRecord>();
+  /** Every task still tracked (all of them unless forgetFinished), with the answer an honest agent gives: one lookup for both. */
+  readonly #tracked = new Map<string, Tracked>();
   /** Records of finished tasks, in finishing order (none kept when forgetFinished: see onFinished). */
   readonly finished: TaskRecord[] = [];
   /** Agent-side: replicas started, reported (of which failure reports), aborted, lost with their agent. */
   readonly counts = { executions: 0, reported: 0, failureReports: 0, aborted: 0, lostToDepartures: 0, joins: 0, leaves: 0 };
   readonly #agents = new Map<string, SimAgent>();
-  readonly #correct = new Map<string, string>();
   readonly #options: Required<Omit<WorldOptions, 'params' | 'scheduling' | 'validation' | 'duration' | 'rng' | 'onDecision' | 'onFinished' | 'onSpotCheck' | 'policyRng' | 'diversity' | 'onAgentReady'>>;
   readonly #onDecision: ((task: Task, decision: Decision) => void) | undefined;
   readonly #onFinished: ((record: TaskRecord) => void) | undefined;
   readonly #onAgentReady: ((agentId: string) => void) | undefined;
   readonly #duration: DurationModel;
   readonly #rng: Random;
-  /** Scheduled events other than ticks: while any is pending, the world is not idle. */
-  #work = 0;
   #tickScheduledAt = Infinity;
   #kickPending = false;
   #lastProgressAt = 0;
@@ -157,9 +163,14 @@ export class World {
     return this.sim.now;
   }
 
+  /** The story of every task still tracked (all of them unless forgetFinished), by id: a snapshot. */
+  get records(): ReadonlyMap<string, TaskRecord> {
+    return new Map(Array.from(this.#tracked, ([id, t]) => [id, t.record]));
+  }
+
   /** Scheduled events other than the hub's ticks. */
   get pendingWork(): number {
-    return this.#work;
+    return this.sim.pendingWork;
   }
 
   // ---- agents -------------------------------------------------------------------------------
@@ -169,22 +180,22 @@ export class World {
     let agent = this.#agents.get(spec.id);
     const now = this.sim.now;
     if (agent === undefined) {
-      agent = { spec, online: true, session: 0, joinedAt: now, running: new Map(), interrupted: [] };
+      const record = this.hub.registerAgent({ id: spec.id, name: spec.name, total: spec.total, trust: spec.trust, ...(spec.addressBlock === undefined ? {} : { addressBlock: spec.addressBlock }) }, now);
+      agent = { spec, record, online: true, session: 0, joinedAt: now, running: new Map(), interrupted: [] };
       this.#agents.set(spec.id, agent);
-      this.hub.registerAgent({ id: spec.id, name: spec.name, total: spec.total, trust: spec.trust, ...(spec.addressBlock === undefined ? {} : { addressBlock: spec.addressBlock }) }, now);
     } else {
       if (agent.online) return;
       agent.online = true;
       agent.session++;
       agent.joinedAt = now;
-      this.hub.heartbeat(spec.id, now);
+      this.hub.heartbeat(agent.record, now);
       // The agent restarted: the work it lost is reported failed, so the hub reassigns it at once
       // (agent/report.ts, restartedReport) instead of waiting for the deadline.
       const interrupted = agent.interrupted;
       agent.interrupted = [];
-      for (const assignment of interrupted) this.hub.report(assignment.id, null, now);
+      for (const assignment of interrupted) this.hub.report(assignment, null, now);
       // Work handed to it while it was away (the hub had not noticed yet): its next request gets it.
-      for (const assignment of this.hub.queuedFor(spec.id)) this.#deliver(agent, assignment);
+      for (const assignment of this.hub.queuedFor(spec.id)) this.#deliver(agent, assignment, (this.hub.tasks.get(assignment.taskId) as Task).spec);
     }
     this.counts.joins++;
     this.#onAgentReady?.(spec.id);
@@ -210,9 +221,8 @@ export class World {
 
   /** Submits a task now; `correct` is the digest an honest agent reports for it. */
   submit(spec: TaskSpecBody, correct: string, id = `task-${this.#nextTaskId++}`): string {
-    this.#correct.set(id, correct);
     this.hub.submit(id, spec, this.sim.now);
-    return this.#record(id, false);
+    return this.#record(id, correct, false);
   }
 
   /**
@@ -220,27 +230,21 @@ export class World {
    * False when the agent has no room for it now.
    */
   spotCheck(agentId: string, spec: TaskSpecBody, correct: string, id = `task-${this.#nextTaskId++}`): boolean {
-    this.#correct.set(id, correct);
-    this.#record(id, true);
+    this.#record(id, correct, true);
     if (this.hub.assignSpotCheck(agentId, id, spec, correct, this.sim.now)) return true;
-    this.#correct.delete(id);
-    this.records.delete(id);
+    this.#tracked.delete(id);
     return false;
   }
 
-  #record(id: string, spotCheck: boolean): string {
-    this.records.set(id, { id, submittedAt: this.sim.now, status: 'pending', executions: 0, useful: 0, rounds: 0, acceptedWrong: false, spotCheck });
+  #record(id: string, correct: string, spotCheck: boolean): string {
+    this.#tracked.set(id, { record: { id, submittedAt: this.sim.now, status: 'pending', executions: 0, useful: 0, rounds: 0, acceptedWrong: false, spotCheck }, correct });
     this.#kick();
     return id;
   }
 
   /** Runs `fn` at virtual time `at`; until then the world counts as busy. */
   at(at: number, fn: () => void): void {
-    this.#work++;
-    this.sim.at(at, () => {
-      this.#work--;
-      fn();
-    });
+    this.sim.work(at, fn);
   }
 
   // ---- running ------------------------------------------------------------------------------
@@ -271,7 +275,7 @@ export class World {
 
   /** True while anything can still happen: work scheduled, replicas running, tasks placeable. */
   #busy(now: number): boolean {
-    if (this.#work > 0 || this.hub.open.size > 0) return true;
+    if (this.sim.pendingWork > 0 || this.hub.open.size > 0) return true;
     return this.hub.backlog.size > 0 && now - this.#lastProgressAt < this.#options.stallMs;
   }
 
@@ -280,7 +284,7 @@ export class World {
     this.#tickScheduledAt = Infinity;
     this.#kickPending = false;
     const assigned = this.hub.schedule(now);
-    if (assigned > 0 || this.hub.open.size > 0 || this.#work > 0) this.#lastProgressAt = now;
+    if (assigned > 0 || this.hub.open.size > 0 || this.sim.pendingWork > 0) this.#lastProgressAt = now;
     if (this.#busy(now)) this.#scheduleTick(now + this.#options.tickMs);
   }
 
@@ -314,36 +318,35 @@ export class World {
     const interval = this.hub.params.agents.heartbeatIntervalMs;
     for (const agent of this.#agents.values()) {
       if (!agent.online) continue;
-      this.hub.heartbeat(agent.spec.id, agent.joinedAt + Math.floor((now - agent.joinedAt) / interval) * interval);
+      this.hub.heartbeat(agent.record, agent.joinedAt + Math.floor((now - agent.joinedAt) / interval) * interval);
     }
   }
 
   // ---- what agents do with assignments -------------------------------------------------------
 
   #assigned(assignment: Assignment, task: Task): void {
-    const record = this.records.get(task.id);
-    if (record !== undefined) record.rounds = task.round;
+    const tracked = this.#tracked.get(task.id);
+    if (tracked !== undefined) tracked.record.rounds = task.round;
     if (this.#options.log) this.log.push({ at: this.sim.now, kind: 'assign', task: task.id, agent: assignment.agentId, round: assignment.round, cpu: assignment.reserved.cpu, ramGb: assignment.reserved.ramGb });
     const agent = this.#agents.get(assignment.agentId);
     // An agent that left gets it if it returns before the hub notices; else the assignment expires.
-    if (agent !== undefined && agent.online) this.#deliver(agent, assignment);
+    if (agent !== undefined && agent.online) this.#deliver(agent, assignment, task.spec);
   }
 
-  #deliver(agent: SimAgent, assignment: Assignment): void {
+  #deliver(agent: SimAgent, assignment: Assignment, spec: TaskSpecBody): void {
     const session = agent.session;
-    const spec = (this.hub.tasks.get(assignment.taskId) as Task).spec;
     this.at(this.sim.now + this.#options.fetchDelayMs, () => this.#fetch(agent, session, assignment, spec));
   }
 
   #fetch(agent: SimAgent, session: number, assignment: Assignment, spec: TaskSpecBody): void {
-    if (agent.session !== session || !this.hub.fetch(assignment.id)) return;
+    if (agent.session !== session || !this.hub.fetch(assignment)) return;
     const now = this.sim.now;
     agent.running.set(assignment.id, assignment);
     this.counts.executions++;
-    const record = this.records.get(assignment.taskId);
-    if (record !== undefined) {
-      record.executions++;
-      record.firstStartAt ??= now;
+    const tracked = this.#tracked.get(assignment.taskId);
+    if (tracked !== undefined) {
+      tracked.record.executions++;
+      tracked.record.firstStartAt ??= now;
     }
     if (this.#options.log) this.log.push({ at: now, kind: 'start', task: assignment.taskId, agent: agent.spec.id, assignment: assignment.id, cpu: assignment.reserved.cpu, ramGb: assignment.reserved.ramGb });
     this.at(now + this.#duration(spec, this.#rng), () => this.#complete(agent, session, assignment));
@@ -353,10 +356,10 @@ export class World {
     if (agent.session !== session || !agent.running.delete(assignment.id)) return;
     this.#logEnd(assignment, 'reported');
     this.counts.reported++;
-    const correct = this.#correct.get(assignment.taskId) as string;
+    const correct = (this.#tracked.get(assignment.taskId) as Tracked).correct;
     const digest = answer(agent.spec.behaviour, assignment.taskId, correct, this.#rng);
     if (digest === null) this.counts.failureReports++;
-    this.hub.report(assignment.id, digest, this.sim.now);
+    this.hub.report(assignment, digest, this.sim.now);
     this.#onAgentReady?.(agent.spec.id);
     this.#kick();
   }
@@ -373,11 +376,12 @@ export class World {
 
   #decided(task: Task, decision: Decision): void {
     this.#onDecision?.(task, decision);
-    const record = this.records.get(task.id);
-    const correct = this.#correct.get(task.id);
-    if (record !== undefined && decision.outcome === 'validated') {
-      record.useful += decision.groups.reduce((n, g) => n + g.voters.length, 0);
-      record.acceptedWrong = correct !== undefined && isWrong(decision.digest, correct);
+    const tracked = this.#tracked.get(task.id);
+    if (tracked !== undefined && decision.outcome === 'validated') {
+      let useful = 0;
+      for (const g of decision.groups) useful += g.voters.length;
+      tracked.record.useful += useful;
+      tracked.record.acceptedWrong = isWrong(decision.digest, tracked.correct);
     }
     if (this.#options.log) {
       const voters = decision.groups.flatMap((g) => g.voters);
@@ -386,16 +390,14 @@ export class World {
   }
 
   #finished(task: Task): void {
-    const record = this.records.get(task.id);
-    if (record === undefined) return;
+    const tracked = this.#tracked.get(task.id);
+    if (tracked === undefined) return;
+    const record = tracked.record;
     record.status = task.status;
     record.finishedAt = this.sim.now;
     this.#onFinished?.(record);
     if (!this.#options.forgetFinished) this.finished.push(record);
-    else {
-      this.records.delete(task.id);
-      this.#correct.delete(task.id);
-    }
+    else this.#tracked.delete(task.id);
   }
 
   #logEnd(assignment: Assignment, why: 'reported' | 'aborted' | 'agent-left'): void {

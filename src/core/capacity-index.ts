@@ -1,8 +1,8 @@
 import type { Resources } from '../../protocol/messages.ts';
 import { CapacityExceededError, UnknownAgentError } from './errors.ts';
 import type { Agent } from './model.ts';
-import { type AgentQuery, OrderedAgents } from './ordered-agents.ts';
-import { addResources, resourceWeight, roundResource, subtractResources } from './resources.ts';
+import { type AgentHandle, type AgentQuery, OrderedAgents } from './ordered-agents.ts';
+import { resourceWeight, roundResource } from './resources.ts';
 
 /** What the index needs of an agent. */
 export type CapacityAgent = Pick<Agent, 'id' | 'total' | 'free' | 'reserved' | 'trust' | 'active'>;
@@ -65,7 +65,7 @@ export interface CapacityStats {
  * (planAssignments returns what it reserved), so a heartbeat upsert never forgets a reservation.
  */
 export class CapacityIndex {
-  private readonly agents = new Map<string, CapacityEntry>();
+  private readonly agents = new Map<string, Slot>();
   /** Active agents by available capacity. */
   private readonly free = new OrderedAgents();
   /** All registered agents by total capacity; only counted, so trust changes need not move them. */
@@ -76,20 +76,38 @@ export class CapacityIndex {
     return this.agents.size;
   }
 
+  /** The agent as the index holds it now. Read it at once: reservations change it in place. */
   get(agentId: string): CapacityEntry | undefined {
     return this.agents.get(agentId);
   }
 
   /** Adds or refreshes an agent (registration, heartbeat, trust change, going inactive). */
   upsert(agent: CapacityAgent): void {
-    this.store({
-      id: agent.id,
-      total: { cpu: agent.total.cpu, ramGb: agent.total.ramGb },
-      free: { cpu: agent.free.cpu, ramGb: agent.free.ramGb },
-      reserved: { cpu: agent.reserved.cpu, ramGb: agent.reserved.ramGb },
-      trust: agent.trust,
-      active: agent.active,
-    });
+    let slot = this.agents.get(agent.id);
+    if (slot === undefined) {
+      slot = {
+        id: agent.id,
+        total: { cpu: 0, ramGb: 0 },
+        free: { cpu: 0, ramGb: 0 },
+        reserved: { cpu: 0, ramGb: 0 },
+        available: { cpu: 0, ramGb: 0 },
+        trust: 0,
+        active: false,
+        freeHandle: null,
+        totalHandle: null,
+      };
+      this.agents.set(agent.id, slot);
+    }
+    slot.total.cpu = agent.total.cpu;
+    slot.total.ramGb = agent.total.ramGb;
+    slot.free.cpu = agent.free.cpu;
+    slot.free.ramGb = agent.free.ramGb;
+    slot.reserved.cpu = agent.reserved.cpu;
+    slot.reserved.ramGb = agent.reserved.ramGb;
+    slot.trust = agent.trust;
+    slot.active = agent.active;
+    slot.totalHandle = this.total.set(slot.id, slot.total.cpu, slot.total.ramGb, slot.trust, slot.active, slot.totalHandle);
+    this.refresh(slot);
   }
 
   remove(agentId: string): boolean {
@@ -105,20 +123,27 @@ export class CapacityIndex {
    * Returns what remains available.
    */
   reserve(agentId: string, resources: Resources): Resources {
-    const entry = this.agents.get(agentId);
-    if (entry === undefined) throw new UnknownAgentError(agentId);
-    const { available } = entry;
+    const slot = this.agents.get(agentId);
+    if (slot === undefined) throw new UnknownAgentError(agentId);
+    const { available } = slot;
     if (resources.cpu > available.cpu || resources.ramGb > available.ramGb) {
       throw new CapacityExceededError(agentId, `cannot reserve ${resources.cpu} CPU / ${resources.ramGb} GB: only ${available.cpu} CPU / ${available.ramGb} GB available`);
     }
-    return this.store({ ...entry, reserved: addResources(entry.reserved, resources) }, true).available;
+    // In place, as addResources computes it: a reservation is the hottest change of all.
+    slot.reserved.cpu = roundResource(slot.reserved.cpu + resources.cpu);
+    slot.reserved.ramGb = roundResource(slot.reserved.ramGb + resources.ramGb);
+    this.refresh(slot);
+    return { cpu: available.cpu, ramGb: available.ramGb };
   }
 
   /** Gives back what `reserve` held (an assignment closed). False for an agent not held. */
   release(agentId: string, resources: Resources): boolean {
-    const entry = this.agents.get(agentId);
-    if (entry === undefined) return false;
-    this.store({ ...entry, reserved: subtractResources(entry.reserved, resources) }, true);
+    const slot = this.agents.get(agentId);
+    if (slot === undefined) return false;
+    // As subtractResources computes it.
+    slot.reserved.cpu = Math.max(0, roundResource(slot.reserved.cpu - resources.cpu));
+    slot.reserved.ramGb = Math.max(0, roundResource(slot.reserved.ramGb - resources.ramGb));
+    this.refresh(slot);
     return true;
   }
 
@@ -127,10 +152,8 @@ export class CapacityIndex {
    * that already hold a replica of the task). Costs the blocks and agents visited (ordered-agents.ts), not a scan of every agent.
    */
   candidates(request: CapacityRequest, k: number, exclude?: ReadonlySet<string>): Candidate[] {
-    return this.free.first(freeQuery(request), k, exclude).map((agentId) => {
-      const agent = this.agents.get(agentId) as CapacityEntry;
-      return { agentId, available: agent.available, trust: agent.trust };
-    });
+    // The free set holds each agent's available capacity and trust: no lookup of the slot.
+    return this.free.firstEntries(freeQuery(request), k, exclude).map((entry) => ({ agentId: entry.id, available: { cpu: entry.cpu, ramGb: entry.ram }, trust: entry.trust }));
   }
 
   /** Active agents that can take `request` now (counting stops at `limit`). */
@@ -164,19 +187,27 @@ export class CapacityIndex {
     };
   }
 
-  /** `reservation`: only `reserved` changed, so the totals' set has nothing to learn. */
-  private store(fields: Omit<CapacityEntry, 'available'>, reservation = false): CapacityEntry {
-    const available = {
-      cpu: availableOf(fields.free.cpu, fields.reserved.cpu, fields.total.cpu),
-      ramGb: availableOf(fields.free.ramGb, fields.reserved.ramGb, fields.total.ramGb),
-    };
-    const entry: CapacityEntry = { id: fields.id, total: fields.total, free: fields.free, reserved: fields.reserved, available, trust: fields.trust, active: fields.active };
-    this.agents.set(entry.id, entry);
-    if (!reservation) this.total.set(entry.id, entry.total.cpu, entry.total.ramGb, entry.trust, entry.active);
-    if (entry.active) this.free.set(entry.id, available.cpu, available.ramGb, entry.trust, true);
-    else this.free.delete(entry.id);
-    return entry;
+  /** Recomputes what the slot has available and files it in the set of free capacity. */
+  private refresh(slot: Slot): void {
+    const { free, reserved, total, available } = slot;
+    available.cpu = availableOf(free.cpu, reserved.cpu, total.cpu);
+    available.ramGb = availableOf(free.ramGb, reserved.ramGb, total.ramGb);
+    if (slot.active) slot.freeHandle = this.free.set(slot.id, available.cpu, available.ramGb, slot.trust, true, slot.freeHandle);
+    else if (slot.freeHandle !== null) {
+      this.free.delete(slot.id);
+      slot.freeHandle = null;
+    }
   }
+}
+
+/**
+ * An entry with its places in the two sets, so that a reservation moves the agent without
+ * looking it up again by id. The entry's objects are the index's own and change in place: a
+ * reservation allocates nothing.
+ */
+interface Slot extends CapacityEntry {
+  freeHandle: AgentHandle | null;
+  totalHandle: AgentHandle | null;
 }
 
 function freeQuery(request: CapacityRequest): AgentQuery {

@@ -62,6 +62,11 @@ export interface DecisionContext {
   agent?: (agentId: string) => Agent | undefined;
   /** Uniform in [0, 1): the random cross-checks of adaptive replication (replication.ts). */
   random?: () => number;
+  /**
+   * Each voter's log-odds as the decider weighed it (credibility policy), instead of reading them
+   * from `agent`: how another hub replays a decision whose voters' records it cannot know.
+   */
+  logOdds?: (agentId: string) => number | undefined;
 }
 
 export interface ValidationPolicy {

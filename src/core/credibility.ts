@@ -78,7 +78,7 @@ export function credibilityPolicy(params: CoreParams): ValidationPolicy {
     name: 'credibility',
     decide(votes, context) {
       checkVotes(votes);
-      const groups = weighGroups(votes, (agentId) => recordLogOdds(context?.agent?.(agentId)?.stats, c));
+      const groups = weighGroups(votes, (agentId) => context?.logOdds?.(agentId) ?? recordLogOdds(context?.agent?.(agentId)?.stats, c));
       const replicas = votes.length;
       const [best] = groups;
       if (best === undefined) return verdict('failed', groups, 0, 'no replica reported a result');

@@ -63,6 +63,40 @@ export interface Task {
   home: string;
   /** Node id of the hub that took the task over when its home fell silent (docs/FEDERATION.md); `home` decides when absent. */
   decider?: string;
+  /**
+   * A known-answer task the hub made itself (spot-check.ts), not a user's: `known` is the digest
+   * an honest agent reports. Never shown among users' tasks, never federated.
+   */
+  spotCheck?: { known: string };
+  /** The decisions taken on it so far, oldest first (what its view shows). */
+  decisions?: TaskDecision[];
+}
+
+/** One vote of a decision as it is kept: each voter's weight at decision time. */
+export interface DecisionVoter {
+  agentId: string;
+  /** Its trust when it voted. */
+  trust: number;
+  /** Credibility policy: the probability that its result is right, from its verified record then. */
+  credibility?: number;
+  /** Credibility policy: its log-odds (re-examining the decision needs them: spot-check.ts dependentDecisions). */
+  logOdds?: number;
+}
+
+/** A decision on a task, kept on the task for its view and for later re-examination. */
+export interface TaskDecision {
+  round: number;
+  at: number;
+  /** The validation policy that decided (`spot-check`: judged against the known answer). */
+  policy: string;
+  outcome: 'validated' | 'failed' | 'undecided';
+  digest: string | null;
+  score: number;
+  reason: string;
+  /** Groups of agreeing votes, strongest first. */
+  votes: Array<{ digest: string; voters: DecisionVoter[] }>;
+  /** Set when an agent whose vote this acceptance needed was later caught lying. */
+  disputed?: { agentId: string; at: number; reason: string };
 }
 
 export type AssignmentStatus =
@@ -124,4 +158,6 @@ export interface Agent {
   /** Network address block the agent registered from (placement diversity). */
   addressBlock?: string;
   stats: AgentStats;
+  /** Registered but not yet approved by the hub's operator: it gets no work until then. */
+  pending?: boolean;
 }

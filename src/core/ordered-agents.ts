@@ -15,9 +15,12 @@ import { InvalidParamsError } from './errors.ts';
  * hottest operation of a scheduler. Here a move is two binary searches and two shifts within
  * short arrays, with no allocation; a treap's split and merge rebuilt O(log n) nodes and
  * allocated at each step (about 20 µs a move at 10,000 agents). A block keeps its entries'
- * numbers in typed arrays, so searching, shifting and walking it reads contiguous memory, not one
- * object per entry: at 10,000 agents among a simulation's other data, the cache misses were most
- * of the cost. A walk pays for it with up to n / blockSize block checks where no block matches.
+ * numbers interleaved in one typed array (an entry's six numbers side by side), so searching,
+ * shifting (one memmove) and walking it reads contiguous memory, not one object per entry; and
+ * the set keeps every block's last key, trust and rank in one typed array too, so finding the
+ * block for a key reads a few cache lines, not a block object per step: at 10,000 agents among a
+ * simulation's other data, the cache misses were most of the cost. A walk pays for it with up to
+ * n / blockSize block checks where no block matches.
  *
  * A change that leaves an entry between the same neighbours (a trust change where trust does not
  * order, an agent going inactive) is written in place.
@@ -52,6 +55,14 @@ export interface AgentEntry {
   readonly active: boolean;
 }
 
+/**
+ * An entry's place, as `set` returns it: passing it back to `set` moves the entry without
+ * looking it up by id. Opaque; stale once the entry is deleted (then `set` looks it up again).
+ */
+export interface AgentHandle {
+  readonly id: string;
+}
+
 interface Item extends AgentEntry {
   /** idRank(id): compares as the id does, but as a number. */
   readonly rank: number;
@@ -66,22 +77,28 @@ interface Item extends AgentEntry {
   block: Block | null;
 }
 
+/** An entry's numbers, side by side in Block.nums: entry i's field f is nums[i * FIELDS + f]. */
+const FIELDS = 6;
+const KEY = 0;
+/** Item.orderTrust. */
+const TRUST = 1;
+const RANK = 2;
+const CPU = 3;
+const RAM = 4;
+/** The trust of an active entry, -Infinity for an inactive one: what trust queries compare. */
+const LIVE = 5;
+
 /**
- * Entries [0, n) in order: the item and, at the same index, its numbers. Every array has the
+ * Entries [0, n) in order: the item and, at the same index, its numbers. Both arrays have the
  * block's full capacity from the start (null items past n): their lengths never change.
  */
 interface Block {
   n: number;
+  /** Its position in the set's blocks (and directory). */
+  index: number;
   items: (Item | null)[];
-  keys: Float64Array;
-  /** Order trusts (Item.orderTrust). */
-  trusts: Float64Array;
-  ranks: Float64Array;
-  cpus: Float64Array;
-  rams: Float64Array;
-  /** The trust of an active entry, -Infinity for an inactive one: what trust queries compare. */
-  live: Float64Array;
-  /** The last entry's key, trust and rank, kept in the block object: the search over blocks reads only these. */
+  nums: Float64Array;
+  /** The last entry's key, trust and rank (also in the set's directory). */
   lastKey: number;
   lastTrust: number;
   lastRank: number;
@@ -103,6 +120,8 @@ const NONE = Number.NEGATIVE_INFINITY;
 
 export class OrderedAgents {
   private readonly blocks: Block[] = [];
+  /** Block b's last key, trust and rank at 3b, 3b + 1, 3b + 2: what the search for a block reads. */
+  private directory = new Float64Array(3 * 64);
   private readonly byId = new Map<string, Item>();
   private readonly blockSize: number;
   private readonly trustBreaksTies: boolean;
@@ -143,17 +162,21 @@ export class OrderedAgents {
     return this.byId.get(id);
   }
 
-  /** Inserts the entry with this id, or moves it to its new place; the key is cpu + ram / 2. */
-  set(id: string, cpu: number, ram: number, trust: number, active: boolean): void {
-    const item = this.byId.get(id);
+  /**
+   * Inserts the entry with this id, or moves it to its new place; the key is cpu + ram / 2.
+   * `handle`: what set returned for this id before (saves the lookup by id).
+   */
+  set(id: string, cpu: number, ram: number, trust: number, active: boolean, handle?: AgentHandle | null): AgentHandle {
+    const held = handle as Item | null | undefined;
+    const item = held != null && held.block !== null && held.id === id ? held : this.byId.get(id);
     if (item === undefined) {
       const created: Item = { id, rank: idRank(id), key: 0, orderTrust: 0, cpu, ram, trust, active, block: null };
       this.byId.set(id, created);
       this.write(created, cpu, ram, trust, active);
       this.attach(created);
-      return;
+      return created;
     }
-    if (item.cpu === cpu && item.ram === ram && item.trust === trust && item.active === active) return;
+    if (item.cpu === cpu && item.ram === ram && item.trust === trust && item.active === active) return item;
     const block = item.block as Block;
     const at = block.items.indexOf(item);
     const oldCpu = item.cpu;
@@ -166,6 +189,7 @@ export class OrderedAgents {
       this.detach(block, at, oldCpu, oldRam, oldLive);
       this.attach(item);
     }
+    return item;
   }
 
   delete(id: string): boolean {
@@ -179,7 +203,15 @@ export class OrderedAgents {
 
   /** The ids of the first `k` matching entries in order, skipping ids in `exclude`. */
   first(query: AgentQuery, k: number, exclude?: ReadonlySet<string>): string[] {
-    const out: string[] = [];
+    return this.firstEntries(query, k, exclude).map((entry) => entry.id);
+  }
+
+  /**
+   * The first `k` matching entries in order, skipping ids in `exclude`: as `first`, with the
+   * numbers the set holds for each, so the caller need not look them up. Read them at once.
+   */
+  firstEntries(query: AgentQuery, k: number, exclude?: ReadonlySet<string>): AgentEntry[] {
+    const out: Item[] = [];
     if (k > 0) this.scan(query, k, exclude, out);
     return out;
   }
@@ -189,8 +221,8 @@ export class OrderedAgents {
     return limit > 0 ? this.scan(query, limit, exclude, null) : 0;
   }
 
-  /** Matches in order, up to `limit`, their ids pushed to `out` when given. Returns how many. */
-  private scan(q: AgentQuery, limit: number, exclude: ReadonlySet<string> | undefined, out: string[] | null): number {
+  /** Matches in order, up to `limit`, pushed to `out` when given. Returns how many. */
+  private scan(q: AgentQuery, limit: number, exclude: ReadonlySet<string> | undefined, out: Item[] | null): number {
     const { cpu, ram } = q;
     const trust = q.trust ?? NONE;
     const maxima = this.currentMaxima();
@@ -207,12 +239,12 @@ export class OrderedAgents {
         recount(block);
         if (block.maxCpu < cpu || block.maxRam < ram || block.maxLive < trust) continue;
       }
-      const { cpus, rams, live, items } = block;
-      for (; i < block.n; i++) {
-        if ((cpus[i] as number) < cpu || (rams[i] as number) < ram || (live[i] as number) < trust) continue;
-        const id = (items[i] as Item).id;
-        if (exclude?.has(id) === true) continue;
-        out?.push(id);
+      const { nums, items } = block;
+      for (let o = i * FIELDS; i < block.n; i++, o += FIELDS) {
+        if ((nums[o + CPU] as number) < cpu || (nums[o + RAM] as number) < ram || (nums[o + LIVE] as number) < trust) continue;
+        const item = items[i] as Item;
+        if (exclude?.has(item.id) === true) continue;
+        out?.push(item);
         if (++n >= limit) return n;
       }
     }
@@ -221,12 +253,12 @@ export class OrderedAgents {
 
   /** Index of the first block whose last entry has a key >= `key` (blocks.length when none). */
   private firstBlockFrom(key: number): number {
-    const blocks = this.blocks;
+    const directory = this.directory;
     let lo = 0;
-    let hi = blocks.length;
+    let hi = this.blocks.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if ((blocks[mid] as Block).lastKey < key) lo = mid + 1;
+      if ((directory[3 * mid] as number) < key) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -240,15 +272,17 @@ export class OrderedAgents {
       const block = newBlock(2 * this.blockSize + 1);
       blocks.push(block);
       insertAt(block, 0, item);
+      this.reindex(0);
       return;
     }
     // The first block whose last entry does not come before `item`; past every block: the last.
+    const directory = this.directory;
     let lo = 0;
     let hi = blocks.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const block = blocks[mid] as Block;
-      if (precedes(block.lastKey, block.lastTrust, block.lastRank, block, block.n - 1, item)) lo = mid + 1;
+      const d = 3 * mid;
+      if (precedes(directory[d] as number, directory[d + 1] as number, directory[d + 2] as number, blocks[mid] as Block, -1, item)) lo = mid + 1;
       else hi = mid;
     }
     const block = blocks[lo] as Block;
@@ -261,6 +295,7 @@ export class OrderedAgents {
     }
     insertAt(block, at, item);
     if (block.n > 2 * this.blockSize) this.split(lo);
+    else if (at === block.n - 1) this.syncLast(block);
   }
 
   /** Sets an item's values (not its place). */
@@ -276,7 +311,8 @@ export class OrderedAgents {
   /** Whether `item`, with its new values, still sorts between the neighbours of its index `at`. */
   private inPlace(block: Block, at: number, item: Item): boolean {
     // What orders it did not change (a trust change that does not order, a change of activity).
-    if (item.key === block.keys[at] && item.orderTrust === block.trusts[at]) return true;
+    const o = at * FIELDS;
+    if (item.key === block.nums[o + KEY] && item.orderTrust === block.nums[o + TRUST]) return true;
     const blocks = this.blocks;
     // At a block's edge the neighbour is in the next block: only the set's own ends are safe.
     if (at === 0 ? blocks[0] !== block : !comesBefore(block, at - 1, item)) return false;
@@ -289,6 +325,7 @@ export class OrderedAgents {
     if (live !== NONE) this.active -= 1;
     if (item.active) this.active += 1;
     setAt(block, at, item);
+    if (at === block.n - 1) this.syncLast(block);
     if (this.maxima !== null) include(this.maxima, item);
     this.lowered(block, cpu, ram, live);
   }
@@ -298,9 +335,13 @@ export class OrderedAgents {
     removeAt(block, at);
     if (live !== NONE) this.active -= 1;
     this.lowered(block, cpu, ram, live);
-    if (block.n === 0) this.blocks.splice(this.blocks.indexOf(block), 1);
+    if (block.n === 0) {
+      this.blocks.splice(block.index, 1);
+      this.reindex(block.index);
+    }
     // Many nearly empty blocks would make walks long: join a small block to a neighbour.
     else if (block.n < this.blockSize / 4) this.joinSmall(block);
+    else if (at === block.n) this.syncLast(block);
   }
 
   /**
@@ -325,27 +366,59 @@ export class OrderedAgents {
   private split(index: number): void {
     const block = this.blocks[index] as Block;
     const half = block.n >> 1;
-    const next = newBlock(block.keys.length);
+    const next = newBlock(block.items.length);
     for (let i = half; i < block.n; i++) {
       insertAt(next, next.n, block.items[i] as Item);
       block.items[i] = null;
     }
     block.n = half;
-    setLast(block);
     recount(block);
     this.blocks.splice(index + 1, 0, next);
+    this.reindex(index);
   }
 
   private joinSmall(block: Block): void {
     const blocks = this.blocks;
-    const index = blocks.indexOf(block);
+    const index = block.index;
     const neighbour = index + 1 < blocks.length ? index + 1 : index - 1;
-    if (neighbour < 0) return;
+    if (neighbour < 0) {
+      this.syncLast(block);
+      return;
+    }
     const [left, right] = neighbour > index ? [block, blocks[neighbour] as Block] : [blocks[neighbour] as Block, block];
-    if (left.n + right.n > this.blockSize) return;
+    if (left.n + right.n > this.blockSize) {
+      this.syncLast(block);
+      return;
+    }
     for (let i = 0; i < right.n; i++) insertAt(left, left.n, right.items[i] as Item);
     recount(left);
-    blocks.splice(Math.max(index, neighbour), 1);
+    blocks.splice(right.index, 1);
+    this.reindex(left.index);
+  }
+
+  /** The last entry of a block changed: its directory row follows. */
+  private syncLast(block: Block): void {
+    const i = (block.n - 1) * FIELDS;
+    const d = 3 * block.index;
+    const directory = this.directory;
+    directory[d] = block.lastKey = block.nums[i + KEY] as number;
+    directory[d + 1] = block.lastTrust = block.nums[i + TRUST] as number;
+    directory[d + 2] = block.lastRank = block.nums[i + RANK] as number;
+  }
+
+  /** Blocks from `from` on moved (a split, a join, an empty block gone): renumber them and their directory rows. */
+  private reindex(from: number): void {
+    const blocks = this.blocks;
+    if (3 * blocks.length > this.directory.length) {
+      const grown = new Float64Array(2 * this.directory.length);
+      grown.set(this.directory);
+      this.directory = grown;
+    }
+    for (let b = from; b < blocks.length; b++) {
+      const block = blocks[b] as Block;
+      block.index = b;
+      this.syncLast(block);
+    }
   }
 
   private currentMaxima(): Maxima {
@@ -366,13 +439,9 @@ export class OrderedAgents {
 function newBlock(capacity: number): Block {
   return {
     n: 0,
+    index: 0,
     items: new Array<Item | null>(capacity).fill(null),
-    keys: new Float64Array(capacity),
-    trusts: new Float64Array(capacity),
-    ranks: new Float64Array(capacity),
-    cpus: new Float64Array(capacity),
-    rams: new Float64Array(capacity),
-    live: new Float64Array(capacity),
+    nums: new Float64Array(capacity * FIELDS),
     lastKey: 0,
     lastTrust: 0,
     lastRank: 0,
@@ -385,19 +454,13 @@ function newBlock(capacity: number): Block {
 
 /** Puts `item` at index `at`, shifting the entries from there on; raises the block's maxima. */
 function insertAt(block: Block, at: number, item: Item): void {
-  const { items, keys, trusts, ranks, cpus, rams, live } = block;
-  for (let i = block.n; i > at; i--) {
-    items[i] = items[i - 1] as Item;
-    keys[i] = keys[i - 1] as number;
-    trusts[i] = trusts[i - 1] as number;
-    ranks[i] = ranks[i - 1] as number;
-    cpus[i] = cpus[i - 1] as number;
-    rams[i] = rams[i - 1] as number;
-    live[i] = live[i - 1] as number;
-  }
-  block.n += 1;
+  const { items, nums } = block;
+  const n = block.n;
+  if (at < n) nums.copyWithin((at + 1) * FIELDS, at * FIELDS, n * FIELDS);
+  for (let i = n; i > at; i--) items[i] = items[i - 1] as Item;
+  block.n = n + 1;
   items[at] = item;
-  ranks[at] = item.rank;
+  nums[at * FIELDS + RANK] = item.rank;
   item.block = block;
   setAt(block, at, item);
 }
@@ -405,12 +468,13 @@ function insertAt(block: Block, at: number, item: Item): void {
 /** Writes the numbers of the item at `at`, raising the block's maxima to them. */
 function setAt(block: Block, at: number, item: Item): void {
   const live = liveOf(item);
-  block.keys[at] = item.key;
-  block.trusts[at] = item.orderTrust;
-  block.cpus[at] = item.cpu;
-  block.rams[at] = item.ram;
-  block.live[at] = live;
-  if (at === block.n - 1) setLast(block);
+  const nums = block.nums;
+  const o = at * FIELDS;
+  nums[o + KEY] = item.key;
+  nums[o + TRUST] = item.orderTrust;
+  nums[o + CPU] = item.cpu;
+  nums[o + RAM] = item.ram;
+  nums[o + LIVE] = live;
   if (item.cpu > block.maxCpu) block.maxCpu = item.cpu;
   if (item.ram > block.maxRam) block.maxRam = item.ram;
   if (live > block.maxLive) block.maxLive = live;
@@ -418,41 +482,31 @@ function setAt(block: Block, at: number, item: Item): void {
 
 /** Takes out the entry at index `at`; the block's maxima stay (upper bounds) until recounted. */
 function removeAt(block: Block, at: number): void {
-  const { items, keys, trusts, ranks, cpus, rams, live } = block;
+  const { items, nums } = block;
   const last = block.n - 1;
   (items[at] as Item).block = null;
-  for (let i = at; i < last; i++) {
-    items[i] = items[i + 1] as Item;
-    keys[i] = keys[i + 1] as number;
-    trusts[i] = trusts[i + 1] as number;
-    ranks[i] = ranks[i + 1] as number;
-    cpus[i] = cpus[i + 1] as number;
-    rams[i] = rams[i + 1] as number;
-    live[i] = live[i + 1] as number;
-  }
+  if (at < last) nums.copyWithin(at * FIELDS, (at + 1) * FIELDS, (last + 1) * FIELDS);
+  for (let i = at; i < last; i++) items[i] = items[i + 1] as Item;
   items[last] = null;
   block.n = last;
-  if (at === last && last > 0) setLast(block);
-}
-
-function setLast(block: Block): void {
-  const i = block.n - 1;
-  block.lastKey = block.keys[i] as number;
-  block.lastTrust = block.trusts[i] as number;
-  block.lastRank = block.ranks[i] as number;
 }
 
 /** True when the entry at `i` of `block` comes before `item`: key ascending, (order) trust descending, id. */
 function comesBefore(block: Block, i: number, item: Item): boolean {
-  return precedes(block.keys[i] as number, block.trusts[i] as number, block.ranks[i] as number, block, i, item);
+  const o = i * FIELDS;
+  const nums = block.nums;
+  return precedes(nums[o + KEY] as number, nums[o + TRUST] as number, nums[o + RANK] as number, block, i, item);
 }
 
-/** The order of comesBefore, for an entry whose numbers the caller already read. */
+/**
+ * The order of comesBefore, for an entry whose numbers the caller already read: entry `i` of
+ * `block` (-1: its last), whose id only a tie on all three numbers reads.
+ */
 function precedes(key: number, trust: number, rank: number, block: Block, i: number, item: Item): boolean {
   if (key !== item.key) return key < item.key;
   if (trust !== item.orderTrust) return trust > item.orderTrust;
   if (rank !== item.rank) return rank < item.rank;
-  return (block.items[i] as Item).id < item.id;
+  return (block.items[i < 0 ? block.n - 1 : i] as Item).id < item.id;
 }
 
 /**
@@ -467,11 +521,12 @@ function idRank(id: string): number {
 
 /** The first index of `block` whose key is >= `key`. */
 function lowerBound(block: Block, key: number): number {
+  const nums = block.nums;
   let lo = 0;
   let hi = block.n;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if ((block.keys[mid] as number) < key) lo = mid + 1;
+    if ((nums[mid * FIELDS + KEY] as number) < key) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -490,14 +545,14 @@ function include(maxima: Maxima, item: Item): void {
 }
 
 function recount(block: Block): void {
-  const { cpus, rams, live } = block;
+  const nums = block.nums;
   let cpu = 0;
   let ram = 0;
   let trust = NONE;
-  for (let i = 0; i < block.n; i++) {
-    if ((cpus[i] as number) > cpu) cpu = cpus[i] as number;
-    if ((rams[i] as number) > ram) ram = rams[i] as number;
-    if ((live[i] as number) > trust) trust = live[i] as number;
+  for (let o = 0, end = block.n * FIELDS; o < end; o += FIELDS) {
+    if ((nums[o + CPU] as number) > cpu) cpu = nums[o + CPU] as number;
+    if ((nums[o + RAM] as number) > ram) ram = nums[o + RAM] as number;
+    if ((nums[o + LIVE] as number) > trust) trust = nums[o + LIVE] as number;
   }
   block.maxCpu = cpu;
   block.maxRam = ram;

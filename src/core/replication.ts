@@ -21,6 +21,21 @@ export function startingReplicas(params: CoreParams, task: Pick<Task, 'spec'>): 
 }
 
 /**
+ * The task as a new round of it begins: `replicas` set to startingReplicas, or removed when that
+ * is its overlap anyway. A known-answer task (Task.spotCheck) keeps its one replica.
+ */
+export function withStartingReplicas(params: CoreParams, task: Task): Task {
+  if (task.spotCheck !== undefined) return task;
+  const replicas = startingReplicas(params, task);
+  if (replicas === task.spec.overlap) {
+    if (task.replicas === undefined) return task;
+    const { replicas: _previous, ...rest } = task;
+    return rest;
+  }
+  return task.replicas === replicas ? task : { ...task, replicas };
+}
+
+/**
  * The task once an `undecided` decision asked for more replicas: its round now needs the
  * replicas that reported plus `decision.extraReplicas`. The task stays in_progress; the scheduler
  * finds the extra agents.

@@ -1,5 +1,5 @@
 import type { Resources } from '../../protocol/messages.ts';
-import { type Backlog, type TaskShape, taskShape } from './backlog.ts';
+import type { Backlog, TaskShape } from './backlog.ts';
 import type { CapacityIndex, CapacityRequest, Candidate } from './capacity-index.ts';
 import { assignmentDeadline } from './health.ts';
 import type { Task } from './model.ts';
@@ -155,8 +155,10 @@ export function selectActiveQueue(backlog: Backlog, index: CapacityIndex, k: num
   const queue: Task[] = [];
   if (k <= 0) return queue;
   const hopeless: string[] = [];
+  // Most tasks share a few shapes, and within one pass the answer for a shape cannot change.
+  const verdicts: ShapeVerdict[] = [];
   for (const task of backlog.ordered(now, policy)) {
-    if (!couldEverRun(taskShape(task), index)) {
+    if (!couldEverRunCached(task, index, verdicts)) {
       hopeless.push(task.id);
       continue;
     }
@@ -171,6 +173,24 @@ export function selectActiveQueue(backlog: Backlog, index: CapacityIndex, k: num
 /** Whether enough registered agents, active or not, have the shape's size in total. */
 function couldEverRun(shape: TaskShape, index: CapacityIndex): boolean {
   return index.countEverFitting({ cpu: shape.cpu, ramGb: shape.ramGb }, shape.replicas) >= shape.replicas;
+}
+
+interface ShapeVerdict extends TaskShape {
+  readonly fits: boolean;
+}
+
+/** Shapes remembered per pass; past that many distinct ones, the rest are simply asked. */
+const MAX_SHAPE_VERDICTS = 32;
+
+/** couldEverRun for the task's shape, asked once per shape per pass (`verdicts`). */
+function couldEverRunCached(task: Task, index: CapacityIndex, verdicts: ShapeVerdict[]): boolean {
+  const { cpu, ramGb } = task.spec;
+  const replicas = replicasWanted(task);
+  for (const v of verdicts) if (v.cpu === cpu && v.ramGb === ramGb && v.replicas === replicas) return v.fits;
+  const shape = { cpu, ramGb, replicas };
+  const fits = couldEverRun(shape, index);
+  if (verdicts.length < MAX_SHAPE_VERDICTS) verdicts.push({ ...shape, fits });
+  return fits;
 }
 
 export interface WaitContext {

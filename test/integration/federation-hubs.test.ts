@@ -7,135 +7,41 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentView, NetworkView, TaskView } from '../../hub/engine-types.ts';
-import type { FederationView } from '../../hub/federation-bridge.ts';
-import { digestOf, type MessageBody } from '../../protocol/index.ts';
-import { generateKeyPair } from '../../keys/index.ts';
+import { digestOf } from '../../protocol/index.ts';
 import { PRIVATE_IMAGE, privateRegistryAuth } from '../support/env.ts';
 import { startTestHub, type TestHub } from '../support/federation.ts';
-import { expectStatus, HubClient, type HubProcess, sleep, startHubProcess, TestAgent, taskSpec } from '../support/test-agent.ts';
+import {
+  attach as attachWorker,
+  type FedHub,
+  federated,
+  federationView,
+  outcome,
+  removeHubs,
+  sameEverywhere,
+  startFedHub,
+  trustOn,
+  waitFor,
+  type Worker,
+} from '../support/federation-hubs.ts';
+import { expectStatus, HubClient, sleep, startHubProcess, TestAgent, taskSpec } from '../support/test-agent.ts';
 
 const LEASE_MS = 3000;
 // Agents that stop heartbeating (their hub is down) are inactive after 3 s, and their replicas
 // expire then, so that the tasks they held are run by others while their hub is away.
 const ARGS = ['--tick-ms', '50', '--sync-interval-ms', '1000', '--lease-ms', String(LEASE_MS), '--heartbeat-interval-ms', '1000', '--heartbeat-timeout-ms', '3000', '--assignment-grace-ms', '2000'];
 
-interface Hub {
-  name: string;
-  dataDir: string;
-  process: HubProcess;
-  client: HubClient;
-  /** Its libp2p address, /p2p/<peer id> included. */
-  address: string;
-  nodeId: string;
-}
+type Hub = FedHub;
 
 const hubs: Hub[] = [];
 const workers: Worker[] = [];
+const federation = federationView;
+const startHub = (name: string, bootstrap: string[], reuse?: Hub): Promise<Hub> => startFedHub(name, bootstrap, ARGS, reuse);
 
-async function federation(client: HubClient): Promise<FederationView> {
-  return expectStatus('GET /v1/federation', await client.get<FederationView>('/v1/federation'), 200);
-}
-
-async function startHub(name: string, bootstrap: string[], reuse?: Hub): Promise<Hub> {
-  const dataDir = reuse?.dataDir ?? (await mkdtemp(join(tmpdir(), `dcloud-fed-${name}-`)));
-  const listen = reuse === undefined ? '/ip4/127.0.0.1/tcp/0' : reuse.address.replace(/\/p2p\/.*$/, '');
-  const process = await startHubProcess({
-    dataDir,
-    ...(reuse === undefined ? {} : { port: reuse.process.port }),
-    args: [...ARGS, '--listen', listen, ...bootstrap.flatMap((b) => ['--bootstrap', b])],
-  });
-  const client = new HubClient(process.url);
-  const view = await federation(client);
-  return { name, dataDir, process, client, address: view.multiaddrs[0]!, nodeId: view.nodeId };
-}
-
-/**
- * An agent's loop against its hubs: heartbeat now and then, ask each hub for work, answer every
- * assignment with what its `echo ARGS…` prints. A hub that is down is skipped.
- */
-class Worker {
-  readonly agents: TestAgent[];
-  readonly grants: Array<{ hub: string; body: MessageBody<'assignment'>; credentials: boolean }> = [];
-  private running = true;
-  private readonly done: Promise<void>;
-
-  constructor(agents: TestAgent[]) {
-    this.agents = agents;
-    this.done = this.loop();
-  }
-
-  get id(): string {
-    return this.agents[0]!.id;
-  }
-
-  private async loop(): Promise<void> {
-    let beat = 0;
-    while (this.running) {
-      for (const agent of this.agents) {
-        try {
-          if (beat % 8 === 0) await agent.heartbeat();
-          const grant = await agent.requestWork();
-          if (grant !== null) {
-            this.grants.push({ hub: agent.hub.url, body: grant.body, credentials: grant.registryAuth !== undefined });
-            await agent.postResult(grant.body, { stdout: `${grant.body.spec.command.slice(1).join(' ')}\n`, exitCode: 0 });
-          }
-        } catch {
-          // the hub is down, or refused a result it no longer wants: the loop goes on
-        }
-      }
-      beat += 1;
-      await sleep(100);
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.done;
-  }
-}
-
-/** The same agent key attached to each of `clients`. */
+/** The same agent key attached to each of `clients`, answering every assignment (stopped after the tests). */
 async function attach(clients: HubClient[], name: string): Promise<Worker> {
-  const pair = generateKeyPair();
-  const agents = clients.map((client) => new TestAgent(client, { pair, name, resources: { cpu: 4, ramGb: 8 } }));
-  for (const agent of agents) await agent.register();
-  const worker = new Worker(agents);
+  const worker = await attachWorker(clients, name);
   workers.push(worker);
   return worker;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last === undefined ? '' : ` (${String(last)})`}`);
-    await sleep(100);
-  }
-}
-
-/** What must be the same on every hub: status, result, trust score. */
-function outcome(task: TaskView) {
-  return { id: task.id, status: task.status, result: task.result, trustScore: task.trustScore, staleness: task.staleness };
-}
-
-async function sameEverywhere(id: string, on: Hub[]): Promise<TaskView[]> {
-  return waitFor(`task ${id.slice(0, 12)} the same on ${on.map((h) => h.name).join(', ')}`, async () => {
-    const views = await Promise.all(on.map((h) => h.client.task(id)));
-    const first = JSON.stringify(outcome(views[0]!));
-    return views.every((v) => JSON.stringify(outcome(v)) === first) && ['validated', 'invalid', 'abandoned'].includes(views[0]!.status) ? views : undefined;
-  });
-}
-
-async function trustOn(hub: Hub, agentIds: string[]): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const id of agentIds) out[id] = (await hub.client.agent(id)).trust;
-  return out;
 }
 
 let A: Hub;
@@ -148,19 +54,12 @@ beforeAll(async () => {
   [B, C] = await Promise.all([startHub('B', [A.address]), startHub('C', [A.address])]);
   hubs.push(A, B, C);
   // Every hub knows the two others, and decides.
-  for (const hub of hubs) {
-    await waitFor(`${hub.name} federated`, async () => {
-      const view = await federation(hub.client);
-      const connected = view.peers.filter((p) => p.hub && p.status === 'connected').length;
-      return view.deciding && connected >= 2 ? view : undefined;
-    });
-  }
-}, 60_000);
+  await federated(hubs);
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
-  await Promise.all(hubs.map((h) => h.process.kill()));
-  await Promise.all(hubs.map((h) => rm(h.dataDir, { recursive: true, force: true })));
+  await removeHubs(hubs);
 });
 
 describe('three federated hubs', () => {
@@ -197,6 +96,17 @@ describe('three federated hubs', () => {
     expect(network.federation!.resources.total).toEqual({ cpu: 8, ramGb: 16 });
   }, 60_000);
 
+  it('shows a task that waits for agents with the status its home shows, on every hub', async () => {
+    // No agent has 48 cores: the task waits on A, past validation, in A's queue or out of it.
+    const task = await submitter().submitTask(taskSpec({ cpu: 48, overlap: 1, command: ['echo', 'waits'] }));
+    const onA = await A.client.waitForTask(task.id, (t) => t.status === 'pending' || t.status === 'in_queue', { timeoutMs: 30_000 });
+    await waitFor('B and C show the status A shows', async () => {
+      const [a, b, c] = await Promise.all([A, B, C].map((h) => h.client.task(task.id)));
+      return a!.status === b!.status && a!.status === c!.status ? a : undefined;
+    });
+    expect(['pending', 'in_queue']).toContain(onA.status);
+  }, 60_000);
+
   it('answers a hub started without --listen: it runs alone', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'dcloud-fed-alone-'));
     const alone = await startHubProcess({ dataDir, args: ['--tick-ms', '50'] });
@@ -217,7 +127,9 @@ describe('three federated hubs', () => {
     await attach([B.client], 'b-rogue');
     const decided = (await sameEverywhere((await submitter().submitTask(taskSpec({ command: ['echo', 'decided'] }))).id, hubs))[0]!;
     const waiting = await submitter().submitTask(taskSpec({ cpu: 64, overlap: 1, command: ['echo', 'waiting'] }));
-    await waitFor('the waiting task known everywhere', async () => ((await Promise.all([B, C].map((h) => h.client.get(`/v1/tasks/${waiting.id}`)))).every((r) => r.status === 200) ? true : undefined));
+    // Known everywhere, waiting everywhere as on A (past validation).
+    const waits = (t: TaskView) => t.status === 'pending' || t.status === 'in_queue';
+    await waitFor('the waiting task known everywhere', async () => ((await Promise.all(hubs.map((h) => h.client.task(waiting.id)))).every(waits) ? true : undefined));
     const agentIds = decided.assignments.map((a) => a.agentId);
     const snapshot = async () =>
       Promise.all(

@@ -33,6 +33,35 @@ describe('the federation log store', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('stores a whole sync page in one batch: gaps, duplicates and equivocations answered as one by one', async () => {
+    const [two, four] = [decision(hubA, 2), decision(hubA, 4)];
+    expect(await store.append(four)).toBe('appended');
+    const outcomes = await store.appendMany([decision(hubA, 1), two, two, decision(hubA, 3, 'other'), four, decision(hubA, 2, 'equivocation'), decision(hubB, 2)]);
+    expect(outcomes).toEqual(['appended', 'appended', 'duplicate', 'appended', 'duplicate', 'conflict', 'appended']);
+    // 1-4 contiguous (4 was held beyond the gap); B has only its second entry.
+    expect(store.heads()).toEqual({ [hubA.nodeId]: 4 });
+    expect(store.holds(hubA.nodeId, 4)).toBe(true);
+    expect(store.holds(hubB.nodeId, 2)).toBe(true);
+    expect(store.holds(hubB.nodeId, 1)).toBe(false);
+    // A second entry for a seq already held is an equivocation: the first stays.
+    expect(await store.appendMany([decision(hubA, 3, 'equivocation')])).toEqual(['conflict']);
+    expect(await store.appendMany([])).toEqual([]);
+    // The batch is on disk: a reopened log has the same heads and entries.
+    await store.close();
+    store = await FederationLogStore.open(dir);
+    expect(store.heads()).toEqual({ [hubA.nodeId]: 4 });
+    expect(store.holds(hubB.nodeId, 2)).toBe(true);
+    expect((await store.since(hubA.nodeId, 0, 10, 1e9)).entries.map((e) => (open(e, { verifier }).body as { policy: string }).policy)).toEqual(['thesis', 'thesis', 'other', 'thesis']);
+  });
+
+  it('finds an origin\'s last entry that matches, newest first', async () => {
+    await store.appendMany([decision(hubA, 1, 'first'), decision(hubA, 2, 'second'), decision(hubB, 1, 'b')]);
+    const found = await store.findLast(hubA.nodeId, (p) => p.type === 'decision');
+    expect((open(found!, { verifier }).body as { policy: string }).policy).toBe('second');
+    expect(await store.findLast(hubA.nodeId, (p) => (p.body as { policy?: string }).policy === 'first')).toEqual((await store.since(hubA.nodeId, 0, 1, 1e9)).entries[0]);
+    expect(await store.findLast(hubA.nodeId, () => false)).toBeUndefined();
+  });
+
   it('keeps entries that arrive beyond a gap, and moves the head over them once it closes', async () => {
     expect(await store.append(decision(hubA, 3))).toBe('appended');
     expect(await store.append(decision(hubA, 2))).toBe('appended');

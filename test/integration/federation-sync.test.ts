@@ -172,3 +172,70 @@ describe('federation sync against a lying peer', () => {
     expect(hub.store.heads()).toEqual({});
   });
 });
+
+describe('federation sync served to a peer that asks too much', () => {
+  let server: TestHub;
+  let honest: TestHub;
+  let hammer: Libp2p | undefined;
+
+  beforeAll(async () => {
+    // One session per peer at a time, 5 requests a second after a burst of 5, none held back more than 0.3 s.
+    server = await startTestHub('server', { syncLimits: { perSecond: 5, burst: 5, maxWaitMs: 300, sessions: 1 } });
+    await announce(server, 3);
+    honest = await startTestHub('honest', { bootstrap: [server.address()] });
+  });
+
+  afterAll(async () => {
+    await hammer?.stop();
+    await Promise.all([server, honest].filter(Boolean).map((h) => h.destroy()));
+  });
+
+  it('paces and refuses a peer that hammers /dcloud/sync, and goes on serving the others', async () => {
+    const seed = randomBytes(32);
+    const signer = createSigner(keyPairFromSeed(seed));
+    hammer = await createLibp2p({
+      privateKey: await generateKeyPairFromSeed('Ed25519', seed),
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify() },
+    });
+    const target = multiaddr(server.address());
+    const hammerId = hammer.peerId.toString();
+    // Four sessions at once, each asking for the server's log forty times, as fast as it answers.
+    const hammering = Promise.allSettled(
+      [0, 1, 2, 3].map(async () => {
+        const stream = await hammer!.dialProtocol(target, syncProtocol('/dcloud'));
+        const lp = lpStream(stream);
+        let answered = 0;
+        try {
+          for (let i = 0; i < 40; i++) {
+            await lp.write(Buffer.from(JSON.stringify(seal('sync.request', { origin: server.fed.nodeId, after: 0, limit: 10 }, signer))));
+            await lp.read();
+            answered++;
+          }
+        } finally {
+          stream.abort(new Error('done'));
+        }
+        return answered;
+      }),
+    );
+
+    // Meanwhile the honest hub is served in full: it catches up on new entries.
+    const fresh = await announce(server, 2);
+    await honest.fed.syncNow();
+    await eventually('the honest hub has the new entries', async () => ((await Promise.all(fresh.map((id) => honest.store.has(id)))).every(Boolean) ? true : undefined));
+    expect(server.fed.info().syncServed[honest.fed.peerId]?.refused ?? 0).toBe(0);
+
+    // One session of the hammer's was served, paced; the three others were refused.
+    const sessions = await hammering;
+    expect(sessions.filter((s) => s.status === 'fulfilled').map((s) => s.value)).toEqual([40]);
+    const counts = server.fed.info().syncServed[hammerId]!;
+    expect(counts.refused).toBe(3);
+    expect(counts.served).toBe(40);
+    expect(counts.delayed).toBeGreaterThan(20); // past the burst, requests wait for their token
+    // Pacing is no penalty: the hammer is not counted as a forger.
+    expect(server.fed.info().peers.find((p) => p.peerId === hammerId)?.rejected ?? 0).toBe(0);
+  });
+});

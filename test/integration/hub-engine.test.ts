@@ -141,7 +141,7 @@ describe('the task lifecycle (thesis Table 5.1)', () => {
   });
 
   it('accepts the trust-weighted majority and moves trust both ways (Table 6.1 shape)', async () => {
-    hub = await startHub({ params: { taskDefaults: { minTrust: 1 } } });
+    hub = await startHub({ params: { validation: { policy: 'trust-sum' }, taskDefaults: { minTrust: 1 } } });
     const agents = [agent('a'), agent('b'), agent('c')];
     for (const a of agents) await a.register();
     const task = await new Submitter(hub).submit(spec({ overlap: 3, minTrust: 1 }));

@@ -92,6 +92,23 @@ describe('capacity index', () => {
     expect(index.get('a')?.available).toEqual({ cpu: 3, ramGb: 3 });
   });
 
+  it('hands out candidates whose available capacity stays as it was when a reservation follows', () => {
+    const index = new CapacityIndex();
+    index.upsert(makeAgent({ id: 'a', total: { cpu: 4, ramGb: 8 } }));
+    const [candidate] = index.candidates({ cpu: 1, ramGb: 2, minTrust: 0 }, 1);
+    expect(index.reserve('a', { cpu: 1, ramGb: 2 })).toEqual({ cpu: 3, ramGb: 6 });
+    expect(candidate?.available).toEqual({ cpu: 4, ramGb: 8 });
+    // Inactive, then active again with a reservation the hub still holds: the index follows the agent.
+    index.upsert(makeAgent({ id: 'a', total: { cpu: 4, ramGb: 8 }, reserved: { cpu: 1, ramGb: 2 }, active: false }));
+    expect(index.candidates({ cpu: 1, ramGb: 1, minTrust: 0 }, 1)).toEqual([]);
+    index.upsert(makeAgent({ id: 'a', total: { cpu: 4, ramGb: 8 }, reserved: { cpu: 1, ramGb: 2 } }));
+    expect(index.candidates({ cpu: 3, ramGb: 6, minTrust: 0 }, 1).map((c) => c.available)).toEqual([{ cpu: 3, ramGb: 6 }]);
+    expect(index.remove('a')).toBe(true);
+    index.upsert(makeAgent({ id: 'a', total: { cpu: 2, ramGb: 2 } }));
+    expect(index.get('a')?.available).toEqual({ cpu: 2, ramGb: 2 });
+    expect(index.countEverFitting({ cpu: 4, ramGb: 8 })).toBe(0);
+  });
+
   it('refuses to overbook or to reserve on an unknown agent, with typed errors', () => {
     const index = new CapacityIndex();
     index.upsert(makeAgent({ id: 'a', total: { cpu: 2, ramGb: 2 } }));

@@ -88,6 +88,24 @@ describe('ordered agents', () => {
     expect(set.first({ cpu: 0, ram: 0, minKey: 0 }, 5)).toEqual([]);
   });
 
+  it('moves an entry by the handle set returned, and looks up by id when the handle went stale', () => {
+    const set = new OrderedAgents({ blockSize: 1 });
+    const a = set.set('a', 2, 2, 5, true);
+    set.set('b', 1, 2, 5, true);
+    expect(set.set('a', 1, 1, 5, true, a)).toBe(a);
+    expect(set.first({ cpu: 1, ram: 1, minKey: 1.5 }, 5)).toEqual(['a', 'b']);
+    set.delete('a');
+    // Stale: the entry it named is gone; a new one takes the id.
+    const again = set.set('a', 4, 4, 5, true, a);
+    expect(again).not.toBe(a);
+    expect(set.set('a', 3, 4, 5, true, a)).toBe(again);
+    // A handle of another id is never taken for this one.
+    set.set('b', 5, 5, 5, true, again);
+    expect(set.get('a')).toMatchObject({ cpu: 3, ram: 4 });
+    expect(set.get('b')).toMatchObject({ cpu: 5, ram: 5 });
+    expect(set.first({ cpu: 0, ram: 0, minKey: 0 }, 5)).toEqual(['a', 'b']);
+  });
+
   it('refuses a block size that is not a positive integer', () => {
     expect(() => new OrderedAgents({ blockSize: 0 })).toThrow(InvalidParamsError);
     expect(() => new OrderedAgents({ blockSize: 2.5 })).toThrow(InvalidParamsError);

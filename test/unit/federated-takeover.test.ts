@@ -39,36 +39,38 @@ describe('taking a task over', () => {
   it('is for the lowest live hub, once the decider was silent for a whole lease and it has run that long', () => {
     const now = 9100; // A was last heard at 8000: 1.1 s ago, more than the lease
     const b = view(B, [[A, 0, 8000], [C, 0, null]]);
-    expect(shouldTakeOver(A, [C], 8500, 0, b)).toBe(false); // heard half a second ago
-    expect(shouldTakeOver(A, [C], now, 0, b)).toBe(true);
-    expect(shouldTakeOver(A, [C], now, 8500, b)).toBe(false); // B itself started 0.6 s ago
+    expect(shouldTakeOver(task, [C], 8500, 0, b)).toBe(false); // heard half a second ago
+    expect(shouldTakeOver(task, [C], now, 0, b)).toBe(true);
+    expect(shouldTakeOver(task, [C], now, 8500, b)).toBe(false); // B itself started 0.6 s ago
     const c = view(C, [[A, 0, 8000], [B, 0, null]]);
-    expect(shouldTakeOver(A, [B], now, 0, c)).toBe(false); // B is lower
-    expect(shouldTakeOver(A, [], now, 0, c)).toBe(true); // alone, C is the lowest
-    expect(shouldTakeOver(B, [A], now, 0, b)).toBe(false); // never its own tasks
+    expect(shouldTakeOver(task, [B], now, 0, c)).toBe(false); // B is lower
+    expect(shouldTakeOver(task, [], now, 0, c)).toBe(true); // alone, C is the lowest
+    expect(shouldTakeOver(makeTask({ home: B }), [A], now, 0, b)).toBe(false); // never its own tasks
+    expect(shouldTakeOver(makeTask({ home: A, spec: { privateRegistry: true } }), [C], now, 0, b)).toBe(false); // only its home has the credentials
   });
 
-  it('accepts the claim of a hub when the decider was silent to it too, and makes the claimant the decider', () => {
-    const c = view(C, [[A, 0, 8000], [B, 0, null]]);
-    expect(judgeClaim(task, A, 7000, c)).toBe('decider');
-    expect(judgeClaim(task, B, 9000, c)).toBe('takeover');
-    expect(judgeClaim(task, B, 8200, c)).toBe('reject'); // A was heard half a lease before the claim
+  it('takes a claimant\'s task only for a hub that outranks the claimant: the home never takes it back', () => {
+    const now = 9100;
+    const claimedByB = makeTask({ home: A, decider: B });
+    const a = view(A, [[B, 0, 8000], [C, 0, null]]);
+    expect(shouldTakeOver(claimedByB, [C], now, 0, a)).toBe(false); // A is the home, C is higher than B
+    const c = view(C, [[B, 0, 8000], [A, 0, null]]);
+    expect(shouldTakeOver(claimedByB, [A], now, 0, c)).toBe(false);
+    const claimedByC = makeTask({ home: A, decider: C });
+    const b = view(B, [[C, 0, 8000], [A, 0, null]]);
+    expect(shouldTakeOver(claimedByC, [A], now, 0, b)).toBe(true); // B < C
   });
 
-  it('lets a home that was away give its task up, but not to a hub it was hearing all along', () => {
-    const a = view(A, [[B, 20_000, null]]); // A restarted and met B again at 20 s
-    expect(judgeClaim(task, B, 9000, a)).toBe('takeover'); // claimed while A was down
-    expect(judgeClaim(task, B, 25_000, a)).toBe('reject'); // a rogue claim while connected
-  });
-
-  it('settles two claims after a partition healed: the lower node id decides, the old home\'s late entries lose', () => {
+  it('judges a claim by rank from the signed entry alone: a claimant outranks the home, the lower claimant outranks the higher', () => {
+    expect(judgeClaim(task, A)).toBe('decider');
+    expect(judgeClaim(task, B)).toBe('takeover');
+    expect(judgeClaim(task, C)).toBe('takeover');
     const claimedByC = { ...task, decider: C };
-    const b = view(B, [[C, 20_000, null]]);
-    expect(judgeClaim(claimedByC, B, 9000, b)).toBe('takeover'); // B < C
+    expect(judgeClaim(claimedByC, B)).toBe('takeover'); // B < C
+    expect(judgeClaim(claimedByC, A)).toBe('ignore'); // the old home's late entries
     const claimedByB = { ...task, decider: B };
-    const c = view(C, [[B, 20_000, null]]);
-    expect(judgeClaim(claimedByB, C, 9000, c)).toBe('ignore');
-    const heard = view(C, [[B, 0, null]]);
-    expect(judgeClaim(claimedByB, A, 25_000, heard)).toBe('ignore');
+    expect(judgeClaim(claimedByB, C)).toBe('ignore');
+    expect(judgeClaim(claimedByB, A)).toBe('ignore');
+    expect(judgeClaim(makeTask({ home: A, spec: { privateRegistry: true } }), B)).toBe('ignore');
   });
 });

@@ -32,7 +32,7 @@ describe('gossip topics', () => {
       const topic = topicOf(type);
       if (topic !== undefined) expect(typesOf(topic)).toContain(type);
     }
-    expect(ALL_TOPICS.flatMap((t) => typesOf(t)).sort()).toEqual(['agent.heartbeat', 'agent.register', 'assignment', 'decision', 'result', 'task.announce']);
+    expect(ALL_TOPICS.flatMap((t) => typesOf(t)).sort()).toEqual(['agent.heartbeat', 'agent.register', 'assignment', 'decision', 'result', 'task.announce', 'task.status']);
     expect(topicOf('work.request')).toBeUndefined();
     expect(topicOf('sync.response')).toBeUndefined();
   });

@@ -26,6 +26,34 @@ describe('hub configuration', () => {
     expect(config.resultBodyLimit).toBeGreaterThan(config.bodyLimit);
   });
 
+  it('runs the credibility policy by default when it has a spot-check image, the thesis\' trust sum otherwise', () => {
+    const image = '127.0.0.1:5000/dcloud/busybox:1';
+    const withImage = resolveHubConfig({ flags: { 'spot-check-image': image }, env: {} });
+    expect(withImage.params.validation.policy).toBe('credibility');
+    expect(withImage.spotCheckImage).toBe(image);
+    expect(resolveHubConfig({ flags: {}, env: { DCLOUD_HUB_SPOT_CHECK_IMAGE: image } }).params.validation.policy).toBe('credibility');
+    expect(resolveHubConfig({ flags: {}, env: {}, file: { name: 'hub.json', json: { spotCheck: { image } } } }).params.validation.policy).toBe('credibility');
+    const without = resolveHubConfig(none);
+    expect(without.params.validation.policy).toBe('trust-sum');
+    expect(without.spotCheckImage).toBeUndefined();
+    expect(resolveHubConfig({ flags: { 'spot-check-image': image, 'validation-policy': 'trust-sum' }, env: {} }).params.validation.policy).toBe('trust-sum');
+    // Asked for explicitly without known-answer tasks, no agent could ever earn a record: refused, saying why.
+    const refused = refusal(() => resolveHubConfig({ flags: { 'validation-policy': 'credibility' }, env: {} }));
+    expect(refused.message).toMatch(/--validation-policy.*needs --spot-check-image/);
+  });
+
+  it('reads the registration gates: proof-of-work bits and operator approval', () => {
+    expect(resolveHubConfig(none).registration).toEqual({ powBits: 0, approve: false });
+    expect(resolveHubConfig(none).placementDiversity).toBe(false);
+    expect(resolveHubConfig({ flags: { 'placement-diversity': 'on' }, env: {} }).placementDiversity).toBe(true);
+    expect(resolveHubConfig({ flags: { 'registration-pow-bits': '16', 'approve-agents': 'true' }, env: {} }).registration).toEqual({ powBits: 16, approve: true });
+    expect(resolveHubConfig({ flags: {}, env: { DCLOUD_HUB_APPROVE_AGENTS: 'yes' } }).registration.approve).toBe(true);
+    expect(resolveHubConfig({ flags: {}, env: {}, file: { name: 'hub.json', json: { registration: { approve: true, powBits: 8 } } } }).registration).toEqual({ powBits: 8, approve: true });
+    expect(refusal(() => resolveHubConfig({ flags: { 'approve-agents': 'maybe' }, env: {} })).message).toMatch(/--approve-agents: must be true or false/);
+    expect(refusal(() => resolveHubConfig({ flags: { 'registration-pow-bits': '40' }, env: {} })).message).toMatch(/--registration-pow-bits/);
+    expect(refusal(() => resolveHubConfig({ flags: {}, env: {}, file: { name: 'hub.json', json: { registration: { approve: 'yes' } } } })).message).toMatch(/registration.approve: must be true or false/);
+  });
+
   it('names every parameter once, with a distinct flag, variable and file key', () => {
     const flags = HUB_PARAMS.map((p) => p.flag);
     const envs = HUB_PARAMS.map(envName);

@@ -78,6 +78,7 @@ function fakeEngine() {
     getTask: (id: string) => (id === taskView.id ? taskView : undefined),
     listTasks: () => [taskView],
     getAgent: () => undefined,
+    listAgents: () => [agentView],
     network: () => network,
     stats: () => ({
       ticks: 3,

@@ -32,7 +32,7 @@ const file = JSON.parse(readFileSync(new URL('../../protocol/test-vectors.json',
   invalid: Array<{ name: string; envelope: { payload: string; sig: string }; now: number; error: string }>;
 };
 
-const ALL_TYPES = ['agent.register', 'agent.heartbeat', 'work.request', 'assignment', 'result', 'task.spec', 'task.announce', 'decision', 'sync.request', 'sync.response'];
+const ALL_TYPES = ['agent.register', 'agent.heartbeat', 'work.request', 'assignment', 'result', 'task.spec', 'task.announce', 'task.status', 'decision', 'sync.request', 'sync.response'];
 
 // RFC 8410 DER wrappers, written out here on purpose rather than imported.
 const spki = (publicKeyHex: string) =>

@@ -93,6 +93,44 @@ describe('EventQueue and Simulation', () => {
     expect(() => sim.at(100, () => {})).toThrow(RangeError);
   });
 
+  it('counts events scheduled as work until they have run, without changing the order', () => {
+    const sim = new Simulation();
+    const seen: string[] = [];
+    sim.work(10, () => seen.push(`w1:${sim.pendingWork}`));
+    sim.at(10, () => seen.push(`t:${sim.pendingWork}`));
+    sim.work(10, () => seen.push(`w2:${sim.pendingWork}`));
+    expect(sim.pendingWork).toBe(2);
+    sim.run();
+    expect(seen).toEqual(['w1:1', 't:1', 'w2:0']);
+    expect(sim.pendingWork).toBe(0);
+    expect(() => sim.work(5, () => {})).toThrow(RangeError);
+  });
+
+  it('keeps its order past the queue growing and shrinking again', () => {
+    const q = new EventQueue<number>();
+    const r = new Random(9);
+    const live: Array<[number, number]> = [];
+    let n = 0;
+    const out: number[] = [];
+    const expected: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 3000; i++) {
+        const at = r.int(0, 100) + round * 1000;
+        q.push(at, n, (n % 2) as 0 | 1);
+        live.push([at, n++]);
+      }
+      live.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      for (const [, e] of live.splice(0, 2500)) expected.push(e);
+      for (let i = 0; i < 2500; i++) {
+        const e = q.pop() as number;
+        expect(q.lastTag).toBe(e % 2);
+        out.push(e);
+      }
+    }
+    expect(out).toEqual(expected);
+    expect(q.size).toBe(live.length);
+  });
+
   it('stops at `until` with later events still pending', () => {
     const sim = new Simulation();
     let ran = 0;

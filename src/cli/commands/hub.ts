@@ -19,16 +19,24 @@ export function register(program: Command, cli: Cli): void {
           new Option(`--${param.flag} <value>`, `${param.describe} (env ${envName(param)}, comma-separated)`).argParser((value: string, previous: string | undefined) =>
             previous === undefined ? value : `${previous},${value}`,
           )
-        : new Option(`--${param.flag} <value>`, `${param.describe} (env ${envName(param)}, default ${param.default})`);
+        : param.kind.type === 'boolean'
+          ? // A switch: bare means true; `--approve-agents false` also works.
+            new Option(`--${param.flag} [value]`, `${param.describe} (env ${envName(param)}, default ${param.default})`)
+          : new Option(`--${param.flag} <value>`, `${param.describe} (env ${envName(param)}, default ${param.default === '' ? 'none' : param.default})`);
     attributes.set(param.flag, option.attributeName());
     command.addOption(option);
   }
 
-  command.action(async (options: Record<string, string | undefined>) => {
-    const flags = Object.fromEntries(HUB_PARAMS.map((param) => [param.flag, options[attributes.get(param.flag)!]]));
+  command.action(async (options: Record<string, string | boolean | undefined>) => {
+    const flags = Object.fromEntries(
+      HUB_PARAMS.map((param) => {
+        const value = options[attributes.get(param.flag)!];
+        return [param.flag, value === undefined ? undefined : String(value)];
+      }),
+    );
     let config;
     try {
-      config = await loadHubConfig({ configFile: options.config, flags, env: cli.env });
+      config = await loadHubConfig({ configFile: options.config as string | undefined, flags, env: cli.env });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       cli.stderr.write(`dcloud hub: ${err.message}\n`);
@@ -42,6 +50,7 @@ export function register(program: Command, cli: Cli): void {
     const hub = await startHub(config, { logStream: cli.stderr, ...(passphrase ? { keyPassphrase: passphrase } : {}) });
     // Tests and scripts read the URL from this line (the port may have been chosen by the system).
     cli.stdout.write(`dcloud hub ${hub.id} listening on ${hub.url}\n`);
+    cli.stdout.write(`dcloud hub ${hub.id} dashboard on ${hub.url}/dashboard\n`);
     const signal = await stopped;
     cli.stderr.write(`dcloud hub: ${signal}, stopping\n`);
     await hub.stop();

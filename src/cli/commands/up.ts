@@ -54,7 +54,10 @@ export function register(program: Command, cli: Cli): void {
         `dcloud hub ${hub.id} listening on ${hub.url}\n` +
           `dcloud agent ${agent.agent.nodeId} working for ${hub.url}\n` +
           (agent.controlUrl === undefined ? '' : `dcloud agent ${agent.agent.nodeId} control API on ${agent.controlUrl}\n`) +
-          `\nSubmit a task from another terminal:\n` +
+          `\nOpen in a browser:\n` +
+          (agent.controlUrl === undefined ? '' : `  your agent's page (register, start/stop, submit tasks): ${agent.controlUrl}/\n`) +
+          `  the hub dashboard: ${hub.url}/dashboard\n` +
+          `\nOr submit a task from another terminal:\n` +
           `  npx dcloud submit --hub ${hub.url} --image dcloud-test/busybox:1 --wait -- echo 42\n` +
           `\nCtrl-C stops both.\n`,
       );

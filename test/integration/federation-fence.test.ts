@@ -1,0 +1,107 @@
+// A home hub that stays alive but is cut off from the others for longer than the lease: it stops
+// deciding (it has no quorum), the others take its tasks over and decide them. Cut off for longer
+// still, it counts the others as gone and decides the same tasks on its own side with its own
+// agents. Once the cut is lifted, every hub shows the same decision and the same trust for every
+// task: the claimant's (fencing by rank), the home's verdicts voided and their trust steps undone.
+// Three hub processes on 127.0.0.1; the cut is the bridge's cut switch (libp2p refuses every peer).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskView } from '../../hub/engine-types.ts';
+import {
+  attach,
+  cut,
+  federated,
+  federationView,
+  type FedHub,
+  removeHubs,
+  sameEverywhere,
+  startFedHub,
+  trustOn,
+  waitFor,
+  type Worker,
+} from '../support/federation-hubs.ts';
+import { TestAgent, taskSpec } from '../support/test-agent.ts';
+
+const LEASE_MS = 3000;
+const ARGS = ['--tick-ms', '50', '--sync-interval-ms', '1000', '--lease-ms', String(LEASE_MS), '--heartbeat-interval-ms', '1000', '--heartbeat-timeout-ms', '3000', '--assignment-grace-ms', '2000'];
+
+let A: FedHub;
+let B: FedHub;
+let C: FedHub;
+const hubs: FedHub[] = [];
+const workers: Worker[] = [];
+
+beforeAll(async () => {
+  A = await startFedHub('A', [], ARGS);
+  [B, C] = await Promise.all([startFedHub('B', [A.address], ARGS), startFedHub('C', [A.address], ARGS)]);
+  hubs.push(A, B, C);
+  await federated(hubs);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  await removeHubs(hubs);
+});
+
+/** How often the task became validated on a hub: once, unless a verdict was voided there. */
+const timesValidated = (t: TaskView) => t.transitions.filter((s) => s.status === 'validated').length;
+
+describe('a home cut off for longer than the lease', () => {
+  it('stops deciding; the others take its tasks over; after the cut every hub agrees on every decision and on trust', async () => {
+    // X1 and X2 are reachable through A only; Y through B, Z through C.
+    const [x1, x2, y, z] = await Promise.all([attach([A.client], 'x1'), attach([A.client], 'x2'), attach([B.client], 'y'), attach([C.client], 'z')]);
+    workers.push(x1, x2, y, z);
+    const agentIds = workers.map((w) => w.id);
+    for (const hub of hubs) await waitFor(`${hub.name} knows the agents`, async () => ((await Promise.all(agentIds.map((id) => hub.client.agent(id)))).every((a) => a.active) ? true : undefined));
+
+    // Three tasks of A's, each given to two agents, whose answers are held back until A is cut off.
+    for (const w of workers) w.held = true;
+    const submitter = new TestAgent(A.client, { name: 'submitter' });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await submitter.submitTask(taskSpec({ overlap: 2, timeoutS: 60, command: ['echo', `42 fenced ${i}`] }))).id);
+    for (const hub of hubs) {
+      for (const id of ids) await waitFor(`${hub.name} sees ${id.slice(0, 8)} running on two agents`, async () => ((await hub.client.task(id)).assignments.length === 2 ? true : undefined));
+    }
+
+    await cut(A, true);
+    // Out of quorum, A stops deciding (a quarter of a lease later), long before the others take over.
+    await waitFor('A stops deciding', async () => ((await federationView(A.client)).deciding ? undefined : true), 10_000);
+    // A task submitted to A while it is cut off: nobody else knows of it yet, A does not schedule it.
+    const late = (await submitter.submitTask(taskSpec({ overlap: 2, timeoutS: 60, command: ['echo', '42 late'] }))).id;
+    for (const w of workers) w.held = false;
+
+    // B and C take A's tasks over (the lower of the two) and decide them with Y and Z.
+    const successor = [B, C].sort((p, q) => (p.nodeId < q.nodeId ? -1 : 1))[0]!;
+    for (const id of ids) {
+      const [onB] = await sameEverywhere(id, [B, C]);
+      expect(onB!.status).toBe('validated');
+      expect(onB!.decider).toBe(successor.nodeId);
+    }
+    // All the while A, with X1 and X2 at hand, decided nothing.
+    for (const id of [...ids, late]) expect((await A.client.task(id)).status).not.toBe('validated');
+    expect((await federationView(A.client)).deciding).toBe(false);
+
+    // Five leases later A counts the others as gone, decides again, and validates its tasks itself.
+    for (const id of [...ids, late]) await A.client.waitForTask(id, (t) => t.status === 'validated', { timeoutMs: 40_000 });
+    for (const id of ids) expect((await A.client.task(id)).decider).toBeUndefined();
+
+    await cut(A, false);
+    for (const id of ids) {
+      const views = await sameEverywhere(id, hubs);
+      for (const view of views) expect(view.decider).toBe(successor.nodeId);
+      // A's own verdict was voided there (validated twice), the others applied the claimant's only.
+      expect(views.map(timesValidated)).toEqual([2, 1, 1]);
+    }
+    // The task A took in while cut off is announced after the cut, and A's decision on it stands.
+    const [lateOnA] = await sameEverywhere(late, hubs);
+    expect(lateOnA!.status).toBe('validated');
+    expect(lateOnA!.decider).toBeUndefined();
+
+    // Trust: Y and Z gained from the claimant's decisions everywhere; A's steps for X1 and X2 on
+    // the voided verdicts were taken back, those of the late task stand.
+    const trust = await trustOn(B, agentIds);
+    await waitFor('trust the same on every hub', async () => {
+      const views = await Promise.all(hubs.map((h) => trustOn(h, agentIds)));
+      return views.every((v) => JSON.stringify(v) === JSON.stringify(trust)) ? true : undefined;
+    });
+  }, 150_000);
+});
