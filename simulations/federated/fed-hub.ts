@@ -274,14 +274,7 @@ export class FedHub {
         return this.#transact(now, (ctx) => applyAnnounce(ctx, opened as Opened<'task.announce'>, this.#verifier));
       case 'assignment': {
         const body = entry.body as MessageBody<'assignment'>;
-        return this.#transact(now, (ctx) => {
-          const task = ctx.state.tasks.get(body.taskId);
-          if (task === undefined) return 'retry';
-          const claim = judgeClaim(task, entry.nodeId);
-          if (claim === 'ignore') {
-            this.counts.ignoredClaims++;
-            return claim;
-          }
+        return this.#claimed(now, entry, body.taskId, (ctx, task, claim) => {
           if (claim === 'takeover') acceptDecider(ctx, body.taskId, entry.nodeId, this.#lastDecision(task));
           const ready = assignmentReadiness(ctx, body);
           if (ready !== 'ready') return ready;
@@ -290,14 +283,7 @@ export class FedHub {
       }
       case 'decision': {
         const body = entry.body as MessageBody<'decision'>;
-        return this.#transact(now, (ctx) => {
-          const task = ctx.state.tasks.get(body.taskId);
-          if (task === undefined) return 'retry';
-          const claim = judgeClaim(task, entry.nodeId);
-          if (claim === 'ignore') {
-            this.counts.ignoredClaims++;
-            return claim;
-          }
+        return this.#claimed(now, entry, body.taskId, (ctx, task, claim) => {
           const check = checkDecision({ task, body, assignment: (id) => ctx.state.assignments.get(id), verifier: this.#verifier, params: ctx.params, policy: this.policy });
           if (check.kind !== 'ok') return check.kind;
           if (claim === 'takeover') acceptDecider(ctx, body.taskId, entry.nodeId, this.#lastDecision(task));
@@ -305,6 +291,20 @@ export class FedHub {
         });
       }
     }
+  }
+
+  /** A message about a known task from a hub that may claim it; an unknown task waits, a claim that loses is counted and dropped. */
+  #claimed(now: number, entry: LoggedEntry, taskId: string, change: (ctx: RoundContext, task: Task, claim: 'decider' | 'takeover') => Applied): Applied {
+    return this.#transact(now, (ctx) => {
+      const task = ctx.state.tasks.get(taskId);
+      if (task === undefined) return 'retry';
+      const claim = judgeClaim(task, entry.nodeId);
+      if (claim === 'ignore') {
+        this.counts.ignoredClaims++;
+        return claim;
+      }
+      return change(ctx, task, claim);
+    });
   }
 
   /** The decider's last decision on `task` as this hub's copy of its log holds it: what a takeover voids. */

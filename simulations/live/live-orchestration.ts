@@ -1,11 +1,8 @@
 import type { TaskSpecBody } from '../../protocol/messages.ts';
-import { mergeParams, type SchedulingPolicy, validationPolicy } from '../../src/core/index.ts';
-import { type DurationModel, fixedDuration, proportionalDuration } from '../harness/durations.ts';
 import { Random } from '../harness/random.ts';
 import { type Summary, round, summarize } from '../harness/stats.ts';
-import { World } from '../harness/world.ts';
-import type { DurationName, UnschedulableHandling } from '../scenarios/orchestration.ts';
-import { thesisAgent, thesisTask, unschedulableReason } from '../scenarios/thesis-workload.ts';
+import type { World } from '../harness/world.ts';
+import { drawTask, durationModel, type OrchestrationRunInput, orchestrationWorld } from '../scenarios/orchestration.ts';
 import { LiveAgent } from './live-agent.ts';
 import { commonHubArgs, LIVE_IMAGE, openHub, warmImage } from './hub-target.ts';
 import type { LiveSettings } from './options.ts';
@@ -23,20 +20,9 @@ import { SignedAgent, sleep } from './signed-agent.ts';
  */
 
 const INITIAL_TRUST = 5;
-const MAX_TASK_DRAWS = 1000;
 
-export interface LiveOrchestrationCell {
-  seed: number;
-  agents: number;
-  tasks: number;
-  policy: SchedulingPolicy;
-  duration: DurationName;
-  secondsPerUnit: number;
-  durationCv: number;
-  tickS: number;
-  activeQueue: number;
-  unschedulable: UnschedulableHandling;
-}
+/** A virtual run's input without arrivals, fetch delay and log: live, every task is submitted at once. */
+export type LiveOrchestrationCell = Omit<OrchestrationRunInput, 'fetchDelayS' | 'arrivalRate' | 'log'>;
 
 /** The measures of one run, live or virtual, in simulated seconds. */
 export interface OrchestrationMeasures {
@@ -59,40 +45,16 @@ export interface Workload {
   twin: World;
 }
 
-function durationModel(name: DurationName, secondsPerUnit: number, cv: number): DurationModel {
-  return name === 'fixed' ? fixedDuration(1.0, 0.1, 0.1) : proportionalDuration(secondsPerUnit, cv, 0.1);
-}
-
 /** Draws the workload as runOrchestration does (same streams), agents at the hub's initial trust, into the virtual twin. */
 export function drawWorkload(cell: LiveOrchestrationCell): Workload {
-  const params = mergeParams({ scheduling: { policy: cell.policy, activeQueueSize: cell.activeQueue } });
-  const root = new Random(cell.seed);
-  const agentRng = root.stream();
-  const taskRng = root.stream();
-  root.stream(); // arrivals: all tasks arrive at t = 0 here
-  const runRng = root.stream();
-  const twin = new World({
-    params,
-    scheduling: cell.policy,
-    validation: validationPolicy(params),
-    duration: durationModel(cell.duration, cell.secondsPerUnit, cell.durationCv),
-    rng: runRng,
-    tickMs: cell.tickS * 1000,
-    log: false,
-  });
-  const agents = Array.from({ length: cell.agents }, (_, i) => ({ ...thesisAgent(i, agentRng), trust: INITIAL_TRUST }));
-  for (const a of agents) twin.join({ ...a, behaviour: { kind: 'honest' } });
-  const trusts = agents.map((a) => a.trust);
+  // All tasks arrive at t = 0 here: the arrivals stream goes unused.
+  const drawn = orchestrationWorld(cell, INITIAL_TRUST);
+  const { world: twin, agents } = drawn;
   const tasks: Workload['tasks'] = [];
   const unschedulable: Workload['unschedulable'] = [];
   for (let i = 0; i < cell.tasks; i++) {
     const label = `task-${i}`;
-    let spec = thesisTask(i, trusts, taskRng);
-    let why = unschedulableReason(label, spec, twin.hub.index);
-    for (let draws = 1; why !== null && cell.unschedulable === 'redraw' && draws < MAX_TASK_DRAWS; draws++) {
-      spec = thesisTask(i, trusts, taskRng);
-      why = unschedulableReason(label, spec, twin.hub.index);
-    }
+    const { spec, why } = drawTask(drawn, i, label, cell.unschedulable);
     if (why !== null) {
       unschedulable.push({ label, code: why.code });
       if (cell.unschedulable !== 'submit') continue;

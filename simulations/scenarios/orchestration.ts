@@ -5,7 +5,7 @@ import { type DurationModel, fixedDuration, proportionalDuration } from '../harn
 import { Random } from '../harness/random.ts';
 import { defineScenario } from '../harness/scenario.ts';
 import { type Summary, meanOfSummaries, round, summarize } from '../harness/stats.ts';
-import { World } from '../harness/world.ts';
+import { type AgentSpec, World } from '../harness/world.ts';
 import { thesisAgent, thesisTask, unschedulableReason } from './thesis-workload.ts';
 
 /**
@@ -84,12 +84,30 @@ export interface OrchestrationRun {
   makespan: number;
 }
 
-function durationModel(name: DurationName, secondsPerUnit: number, cv: number): DurationModel {
+/** The duration model a run names; the live mode's stand-in executor draws from it too. */
+export function durationModel(name: DurationName, secondsPerUnit: number, cv: number): DurationModel {
   return name === 'fixed' ? fixedDuration(1.0, 0.1, 0.1) : proportionalDuration(secondsPerUnit, cv, 0.1);
 }
 
-/** One configuration, one policy, one duration model, one seed. */
-export function runOrchestration(input: OrchestrationRunInput): OrchestrationRun {
+export type OrchestrationWorldInput = Pick<OrchestrationRunInput, 'seed' | 'agents' | 'policy' | 'duration' | 'secondsPerUnit' | 'durationCv' | 'tickS' | 'activeQueue' | 'log'> & {
+  fetchDelayS?: number;
+};
+
+/** A run's world with its honest agents joined, and the streams its tasks and arrivals are drawn from. */
+export interface OrchestrationWorld {
+  world: World;
+  agents: Array<Omit<AgentSpec, 'behaviour'>>;
+  trusts: number[];
+  taskRng: Random;
+  arrivalRng: Random;
+}
+
+/**
+ * The world and agents of one run. The live mode draws through here too, so its virtual twin sees
+ * the same agents and tasks; `trust`, when given, replaces each agent's drawn trust (after the draw,
+ * so the streams stay the same).
+ */
+export function orchestrationWorld(input: OrchestrationWorldInput, trust?: number): OrchestrationWorld {
   const params = mergeParams({ scheduling: { policy: input.policy, activeQueueSize: input.activeQueue } });
   const root = new Random(input.seed);
   // Separate streams: both policies see the very same agents, tasks and arrival times.
@@ -104,24 +122,39 @@ export function runOrchestration(input: OrchestrationRunInput): OrchestrationRun
     duration: durationModel(input.duration, input.secondsPerUnit, input.durationCv),
     rng: runRng,
     tickMs: input.tickS * 1000,
-    fetchDelayMs: Math.round(input.fetchDelayS * 1000),
+    fetchDelayMs: Math.round((input.fetchDelayS ?? 0) * 1000),
     log: input.log ?? false,
   });
-  const agents = Array.from({ length: input.agents }, (_, i) => thesisAgent(i, agentRng));
+  const agents = Array.from({ length: input.agents }, (_, i) => {
+    const agent = thesisAgent(i, agentRng);
+    return trust === undefined ? agent : { ...agent, trust };
+  });
   for (const a of agents) world.join({ ...a, behaviour: { kind: 'honest' } });
-  const trusts = agents.map((a) => a.trust);
+  return { world, agents, trusts: agents.map((a) => a.trust), taskRng, arrivalRng };
+}
+
+/** Draws task `index` (labelled `id`), redrawn up to MAX_TASK_DRAWS times under 'redraw'; `why` is null when some agents can run it. */
+export function drawTask(drawn: OrchestrationWorld, index: number, id: string, handling: UnschedulableHandling): { spec: TaskSpecBody; why: ReturnType<typeof unschedulableReason> } {
+  let spec = thesisTask(index, drawn.trusts, drawn.taskRng);
+  let why = unschedulableReason(id, spec, drawn.world.hub.index);
+  for (let draws = 1; why !== null && handling === 'redraw' && draws < MAX_TASK_DRAWS; draws++) {
+    spec = thesisTask(index, drawn.trusts, drawn.taskRng);
+    why = unschedulableReason(id, spec, drawn.world.hub.index);
+  }
+  return { spec, why };
+}
+
+/** One configuration, one policy, one duration model, one seed. */
+export function runOrchestration(input: OrchestrationRunInput): OrchestrationRun {
+  const drawn = orchestrationWorld(input);
+  const { world, agents, arrivalRng } = drawn;
 
   const byReason: Record<string, number> = {};
   const unschedulableTasks: OrchestrationRun['unschedulable']['tasks'] = [];
   let arrival = 0;
   for (let i = 0; i < input.tasks; i++) {
     const id = `task-${i}`;
-    let spec = thesisTask(i, trusts, taskRng);
-    let why = unschedulableReason(id, spec, world.hub.index);
-    for (let draws = 1; why !== null && input.unschedulable === 'redraw' && draws < MAX_TASK_DRAWS; draws++) {
-      spec = thesisTask(i, trusts, taskRng);
-      why = unschedulableReason(id, spec, world.hub.index);
-    }
+    const { spec, why } = drawTask(drawn, i, id, input.unschedulable);
     if (input.arrivalRate > 0) arrival += arrivalRng.exponential(1000 / input.arrivalRate);
     if (why !== null) {
       unschedulableTasks.push({ id, spec, code: why.code });
@@ -179,6 +212,15 @@ export const orchestration = defineScenario({
   description: 'thesis experiment 6.2: N agents x M tasks, FIFO vs the heuristic, fixed or proportional run times',
   options,
   run({ seeds, options: o, progress }) {
+    // The same for every cell; the report lists them in this order.
+    const timing = {
+      secondsPerUnit: o['seconds-per-unit'],
+      durationCv: o['duration-cv'],
+      tickS: o.tick,
+      activeQueue: o['active-queue'],
+      fetchDelayS: o['fetch-delay'],
+      arrivalRate: o['arrival-rate'],
+    };
     const cells: CellResult[] = [];
     const total = o.durations.length * o.agents.length * o.tasks.length * o.policies.length * seeds.length;
     let done = 0;
@@ -194,12 +236,7 @@ export const orchestration = defineScenario({
                 tasks,
                 policy,
                 duration,
-                secondsPerUnit: o['seconds-per-unit'],
-                durationCv: o['duration-cv'],
-                tickS: o.tick,
-                activeQueue: o['active-queue'],
-                fetchDelayS: o['fetch-delay'],
-                arrivalRate: o['arrival-rate'],
+                ...timing,
                 unschedulable: o.unschedulable as UnschedulableHandling,
               });
               perSeed.push({
@@ -262,12 +299,7 @@ export const orchestration = defineScenario({
         tasks: o.tasks,
         policies: o.policies,
         durations: o.durations,
-        secondsPerUnit: o['seconds-per-unit'],
-        durationCv: o['duration-cv'],
-        tickS: o.tick,
-        activeQueue: o['active-queue'],
-        fetchDelayS: o['fetch-delay'],
-        arrivalRate: o['arrival-rate'],
+        ...timing,
         unschedulable: o.unschedulable,
       },
       thesis: { n20m100proportional: THESIS_N20_M100_PROPORTIONAL },

@@ -9,6 +9,7 @@ import type { TaskView } from '../../hub/engine-types.ts';
 import {
   attach,
   cut,
+  FED_ARGS,
   federated,
   federationView,
   type FedHub,
@@ -21,9 +22,6 @@ import {
 } from '../support/federation-hubs.ts';
 import { TestAgent, taskSpec } from '../support/test-agent.ts';
 
-const LEASE_MS = 3000;
-const ARGS = ['--tick-ms', '50', '--sync-interval-ms', '1000', '--lease-ms', String(LEASE_MS), '--heartbeat-interval-ms', '1000', '--heartbeat-timeout-ms', '3000', '--assignment-grace-ms', '2000'];
-
 let A: FedHub;
 let B: FedHub;
 let C: FedHub;
@@ -31,8 +29,8 @@ const hubs: FedHub[] = [];
 const workers: Worker[] = [];
 
 beforeAll(async () => {
-  A = await startFedHub('A', [], ARGS);
-  [B, C] = await Promise.all([startFedHub('B', [A.address], ARGS), startFedHub('C', [A.address], ARGS)]);
+  A = await startFedHub('A', [], FED_ARGS);
+  [B, C] = await Promise.all([startFedHub('B', [A.address], FED_ARGS), startFedHub('C', [A.address], FED_ARGS)]);
   hubs.push(A, B, C);
   await federated(hubs);
 }, 120_000);

@@ -12,6 +12,7 @@ import { PRIVATE_IMAGE, privateRegistryAuth } from '../support/env.ts';
 import { startTestHub, type TestHub } from '../support/federation.ts';
 import {
   attach as attachWorker,
+  FED_ARGS,
   type FedHub,
   federated,
   federationView,
@@ -25,17 +26,12 @@ import {
 } from '../support/federation-hubs.ts';
 import { expectStatus, HubClient, sleep, startHubProcess, TestAgent, taskSpec } from '../support/test-agent.ts';
 
-const LEASE_MS = 3000;
-// Agents that stop heartbeating (their hub is down) are inactive after 3 s, and their replicas
-// expire then, so that the tasks they held are run by others while their hub is away.
-const ARGS = ['--tick-ms', '50', '--sync-interval-ms', '1000', '--lease-ms', String(LEASE_MS), '--heartbeat-interval-ms', '1000', '--heartbeat-timeout-ms', '3000', '--assignment-grace-ms', '2000'];
-
 type Hub = FedHub;
 
 const hubs: Hub[] = [];
 const workers: Worker[] = [];
 const federation = federationView;
-const startHub = (name: string, bootstrap: string[], reuse?: Hub): Promise<Hub> => startFedHub(name, bootstrap, ARGS, reuse);
+const startHub = (name: string, bootstrap: string[], reuse?: Hub): Promise<Hub> => startFedHub(name, bootstrap, FED_ARGS, reuse);
 
 /** The same agent key attached to each of `clients`, answering every assignment (stopped after the tests). */
 async function attach(clients: HubClient[], name: string): Promise<Worker> {

@@ -1,32 +1,13 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSim } from '../../simulations/cli.ts';
+import { describe, expect, it } from 'vitest';
+import { sim, simTempDir } from '../support/sim.ts';
 import { type HubProcess, startHubProcess } from '../support/test-agent.ts';
 
 // `dcloud sim orchestration|churn --live`: the scenario against a real hub process over HTTP,
 // simulated agents signing real envelopes, beside the virtual run of the same seed.
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dcloud-sim-live-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function sim(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runSim(args, { stdout, stderr });
-  return { code, out, err };
-}
+const dir = simTempDir('dcloud-sim-live-');
 
 interface Measures {
   submitted: number;
@@ -39,7 +20,7 @@ interface Measures {
 
 describe('dcloud sim orchestration --live', () => {
   it('runs a small configuration against a hub process it spawns: every task ends validated or reported unschedulable', async () => {
-    const out = join(dir, 'orch');
+    const out = join(dir(), 'orch');
     const run = await sim(['orchestration', '--live', '--agents', '6', '--tasks', '14', '--policies', 'fifo,heuristic', '--durations', 'fixed', '--seed', '5', '--out', out, '--json']);
     expect(run.err).toBe('');
     expect(run.code).toBe(0);
@@ -64,11 +45,11 @@ describe('dcloud sim orchestration --live', () => {
   }, 180_000);
 
   it('loads the hub given by --hub-url', async () => {
-    const hubDir = await mkdtemp(join(dir, 'hub-'));
+    const hubDir = await mkdtemp(join(dir(), 'hub-'));
     let hub: HubProcess | undefined;
     try {
       hub = await startHubProcess({ dataDir: hubDir, args: ['--tick-ms', '100', '--rate-limit-key', '0', '--policy', 'fifo'] });
-      const out = join(dir, 'given');
+      const out = join(dir(), 'given');
       const run = await sim(['orchestration', '--live', '--hub-url', hub.url, '--agents', '4', '--tasks', '6', '--policies', 'fifo', '--durations', 'fixed', '--seed', '3', '--out', out, '--json']);
       expect(run.code).toBe(0);
       const result = JSON.parse(run.out) as { hub: string; results: Array<{ live: Measures }> };
@@ -84,7 +65,7 @@ describe('dcloud sim orchestration --live', () => {
 
 describe('dcloud sim churn --live', () => {
   it('replays the virtual run\'s schedule against a real hub: the same joins, departures and arrivals', async () => {
-    const out = join(dir, 'churn');
+    const out = join(dir(), 'churn');
     const run = await sim(['churn', '--live', '--agents', '8', '--duration', '120', '--session-mean', '60', '--offline-mean', '20', '--task-mean', '5', '--time-scale', '0.05', '--seed', '2', '--out', out, '--json']);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.out) as {
@@ -113,7 +94,7 @@ describe('dcloud sim --live: bad input is refused before anything runs or is wri
     [['orchestration', '--live', '--hub-url', 'http://127.0.0.1:9', '--agents', '5,6'], /--hub-url: a given hub runs one configuration/],
     [['trust-validation', '--live'], /unknown option --live for scenario trust-validation/],
   ])('%j exits 2', async (args, message) => {
-    const out = join(dir, `bad-${args.join('_').replace(/[^a-z0-9_.-]/gi, '')}`);
+    const out = join(dir(), `bad-${args.join('_').replace(/[^a-z0-9_.-]/gi, '')}`);
     const run = await sim([...args, '--out', out]);
     expect(run.code).toBe(2);
     expect(run.err).toMatch(message);

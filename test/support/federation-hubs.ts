@@ -11,6 +11,13 @@ import { generateKeyPair } from '../../keys/index.ts';
 import type { MessageBody } from '../../protocol/index.ts';
 import { expectStatus, HubClient, type HubProcess, sleep, startHubProcess, TestAgent } from './test-agent.ts';
 
+/**
+ * Hub flags for the takeover and fencing tests: a 3 s lease, so that a home's absence outlasts it
+ * within a test; agents that stop heartbeating (their hub is down or cut off) are inactive after
+ * 3 s and their replicas expire then, so that the tasks they held are run by others meanwhile.
+ */
+export const FED_ARGS: readonly string[] = ['--tick-ms', '50', '--sync-interval-ms', '1000', '--lease-ms', '3000', '--heartbeat-interval-ms', '1000', '--heartbeat-timeout-ms', '3000', '--assignment-grace-ms', '2000'];
+
 export interface FedHub {
   name: string;
   dataDir: string;

@@ -1,3 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll } from 'vitest';
+import { runSim } from '../../simulations/cli.ts';
 import type { LogEntry } from '../../simulations/harness/world.ts';
 import type { SybilInput } from '../../simulations/scenarios/sybil.ts';
 
@@ -32,4 +38,31 @@ export function* replayUsage(log: readonly LogEntry[]): Generator<{ kind: 'start
     used.set(e.agent, u);
     yield { kind: e.kind, agent: e.agent, used: u };
   }
+}
+
+/** A temporary folder made before the calling file's tests and removed after them; call the getter inside a test. */
+export function simTempDir(prefix: string): () => string {
+  let dir: string | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (dir === undefined) throw new Error('simTempDir: used outside a test');
+    return dir;
+  };
+}
+
+/** Runs `dcloud sim ARGS` in this process and collects what it writes. */
+export async function sim(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await runSim(args, { stdout, stderr });
+  return { code, out, err };
 }

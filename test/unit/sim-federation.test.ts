@@ -1,10 +1,8 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSim } from '../../simulations/cli.ts';
+import { describe, expect, it } from 'vitest';
 import { type FederationInput, type FederationRun, runFederation, violations } from '../../simulations/scenarios/federation.ts';
+import { sim, simTempDir } from '../support/sim.ts';
 
 /**
  * Four hubs, two agents each, crashes and partitions. Partitions here stay shorter than the lease
@@ -33,24 +31,7 @@ const BASE: FederationInput = {
   syncIntervalS: 30,
 };
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dcloud-sim-fed-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function sim(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runSim(args, { stdout, stderr });
-  return { code, out, err };
-}
+const dir = simTempDir('dcloud-sim-fed-');
 
 describe('federation scenario: the hub\'s federation rules on a simulated network', () => {
   it.each([1, 2, 3])('seed %i: home-hub crashes (taken over) and short partitions lose nothing and decide nothing twice', (seed) => {
@@ -104,7 +85,7 @@ describe('federation scenario: the hub\'s federation rules on a simulated networ
 describe('dcloud sim federation', () => {
   it('writes the report with lost and doubly decided counts and the charts; the same seed gives the same bytes', async () => {
     const args = ['federation', '--hubs', '3', '--agents', '2', '--tasks', '20', '--duration', '300', '--seed', '7'];
-    const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+    const [a, b] = [join(dir(), 'a'), join(dir(), 'b')];
     const run = await sim([...args, '--out', a]);
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/lost tasks: 0 {3}doubly decided tasks: 0/);
@@ -122,7 +103,7 @@ describe('dcloud sim federation', () => {
     [['federation', '--no-quorum=yes'], /--no-quorum: expected no value/],
     [['federation', '--live'], /unknown option --live for scenario federation/],
   ])('%j exits 2 before anything is written', async (args, message) => {
-    const out = join(dir, `bad-${args.join('_')}`);
+    const out = join(dir(), `bad-${args.join('_')}`);
     const run = await sim([...args, '--out', out]);
     expect(run.code).toBe(2);
     expect(run.err).toMatch(message);

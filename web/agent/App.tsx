@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../shared/api.ts';
 import { Field } from '../shared/Field.tsx';
-import { ago, resources, round, short, STATUS_ORDER, time } from '../shared/format.ts';
+import { ago, resources, round, short, time } from '../shared/format.ts';
 import { useEventStream } from '../shared/live.ts';
-import { StatusBadge, TaskDetails } from '../shared/TaskDetails.tsx';
+import { NetworkTotals, StatusTotals } from '../shared/totals.tsx';
+import { TaskCard } from '../shared/TaskDetails.tsx';
 import type { AgentStatus, AgentView, NetworkView, TaskView } from '../shared/types.ts';
 import { TaskForm } from './TaskForm.tsx';
 
@@ -211,16 +212,10 @@ export function App() {
             <p class="muted">No tasks submitted with this agent's key yet.</p>
           ) : (
             sorted.map((task) => (
-              <details class="card" key={task.id} data-task={task.id}>
-                <summary>
-                  <StatusBadge status={task.status} />
-                  <span class="mono">{short(task.id)}</span>
-                  <span class="mono">{task.spec.command.join(' ')}</span>
-                  {task.result !== undefined && <span class="mono">→ {task.result.text.trim().slice(0, 40)}</span>}
-                  <span class="muted">{time(task.submittedAt)}</span>
-                </summary>
-                <TaskDetails task={task} />
-              </details>
+              <TaskCard task={task} key={task.id}>
+                <span class="mono">{task.spec.command.join(' ')}</span>
+                {task.result !== undefined && <span class="mono">→ {task.result.text.trim().slice(0, 40)}</span>}
+              </TaskCard>
             ))
           )}
         </section>
@@ -232,29 +227,11 @@ export function App() {
           ) : (
             <>
               <div class="totals">
-                <div class="total">
-                  <span class="n" data-testid="net-active">{network.agents.active}</span>
-                  <span class="l">agents active (of {network.agents.total})</span>
-                </div>
-                <div class="total">
-                  <span class="n">{resources(network.resources.total)}</span>
-                  <span class="l">total resources (free {resources(network.resources.free)})</span>
-                </div>
-                <div class="total">
-                  <span class="n">{round(network.averageTrust, 2)}</span>
-                  <span class="l">average trust</span>
-                </div>
+                <NetworkTotals network={network} activeTestId="net-active" resourcesLabel="total resources" />
               </div>
               <h3>Tasks per status</h3>
               <div class="totals">
-                {STATUS_ORDER.map((s) => (
-                  <div class="total" key={s}>
-                    <span class="n">{network.tasks[s]}</span>
-                    <span class="l">
-                      <StatusBadge status={s} />
-                    </span>
-                  </div>
-                ))}
+                <StatusTotals network={network} />
               </div>
             </>
           )}

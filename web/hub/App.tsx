@@ -5,7 +5,8 @@ import { Field } from '../shared/Field.tsx';
 import { ago, isWaiting, resources, round, short, STATUS_COLORS, STATUS_ORDER, time } from '../shared/format.ts';
 import { throttled, useEventStream } from '../shared/live.ts';
 import { DecisionsTaken, recordedDecisions } from '../shared/decisions.tsx';
-import { StatusBadge, TaskDetails } from '../shared/TaskDetails.tsx';
+import { NetworkTotals, StatusTotals } from '../shared/totals.tsx';
+import { StatusBadge, TaskCard } from '../shared/TaskDetails.tsx';
 import type { AgentView, DecisionView, FederationView, HistoryView, NetworkView, TaskStatus, TaskView } from '../shared/types.ts';
 
 /**
@@ -207,16 +208,10 @@ export function App() {
             {shown.length} of {all.length} tasks
           </p>
           {shown.slice(0, 100).map((t) => (
-            <details class="card" key={t.id} data-task={t.id}>
-              <summary>
-                <StatusBadge status={t.status} />
-                <span class="mono">{short(t.id)}</span>
-                <span class="mono">{t.spec.image}</span>
-                <span class="mono">{t.spec.command.join(' ')}</span>
-                <span class="muted">{time(t.submittedAt)}</span>
-              </summary>
-              <TaskDetails task={t} />
-            </details>
+            <TaskCard task={t} key={t.id}>
+              <span class="mono">{t.spec.image}</span>
+              <span class="mono">{t.spec.command.join(' ')}</span>
+            </TaskCard>
           ))}
         </section>
 
@@ -313,26 +308,8 @@ export function App() {
 function Totals({ network }: { network: Omit<NetworkView, 'federation'> }) {
   return (
     <div class="totals">
-      <div class="total">
-        <span class="n" data-testid="active-agents">{network.agents.active}</span>
-        <span class="l">agents active (of {network.agents.total})</span>
-      </div>
-      <div class="total">
-        <span class="n">{resources(network.resources.total)}</span>
-        <span class="l">resources (free {resources(network.resources.free)})</span>
-      </div>
-      <div class="total">
-        <span class="n">{round(network.averageTrust, 2)}</span>
-        <span class="l">average trust</span>
-      </div>
-      {STATUS_ORDER.map((s) => (
-        <div class="total" key={s}>
-          <span class="n">{network.tasks[s]}</span>
-          <span class="l">
-            <StatusBadge status={s} />
-          </span>
-        </div>
-      ))}
+      <NetworkTotals network={network} activeTestId="active-agents" resourcesLabel="resources" />
+      <StatusTotals network={network} />
     </div>
   );
 }

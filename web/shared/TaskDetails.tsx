@@ -1,6 +1,7 @@
+import type { ComponentChildren } from 'preact';
 import { CopyButton } from './CopyButton.tsx';
 import { DecisionsTaken, recordedDecisions } from './decisions.tsx';
-import { STATUS_COLORS, time } from './format.ts';
+import { short, STATUS_COLORS, time } from './format.ts';
 import type { TaskView } from './types.ts';
 
 export function StatusBadge({ status }: { status: TaskView['status'] }) {
@@ -8,6 +9,21 @@ export function StatusBadge({ status }: { status: TaskView['status'] }) {
     <span class="badge" style={{ background: STATUS_COLORS[status] }} data-status={status}>
       {status}
     </span>
+  );
+}
+
+/** A task as a card that opens on its details; `children` are what the page shows of it between id and time. */
+export function TaskCard({ task, children }: { task: TaskView; children: ComponentChildren }) {
+  return (
+    <details class="card" data-task={task.id}>
+      <summary>
+        <StatusBadge status={task.status} />
+        <span class="mono">{short(task.id)}</span>
+        {children}
+        <span class="muted">{time(task.submittedAt)}</span>
+      </summary>
+      <TaskDetails task={task} />
+    </details>
   );
 }
 
