@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { MessageBody } from '../protocol/messages.ts';
 import {
+  addResources,
   type Agent,
   type Assignment,
   agentCredibility,
@@ -12,8 +14,10 @@ import {
   dependentDecisions,
   extendRound,
   isOpen,
+  type PlannedAssignment,
   judgeSpotCheck,
   recordLogOdds,
+  recordAssignments,
   roundOutcome,
   statsAfterDecision,
   subtractResources,
@@ -33,6 +37,31 @@ import { decisionEntry, roundFailedEntry } from './federated/entries.ts';
  * decides, afterFailedRound retries or abandons. This module only carries those decisions out on
  * the engine's state, inside the caller's transaction.
  */
+
+/** Content id of an assignment: one per (task, round, agent); the core never gives an agent two replicas of a round. */
+export function assignmentIdOf(taskId: string, round: number, agentId: string): string {
+  return createHash('sha256').update(`dcloud-assignment\n${taskId}|${round}|${agentId}`).digest('hex');
+}
+
+/**
+ * Writes a scheduler plan (core: planAssignments) into a transaction: an assignment per planned
+ * replica, each agent's reservation, and each task's new round (core: recordAssignments).
+ */
+export function recordPlan(state: EngineState, tx: Transaction, planned: readonly PlannedAssignment[], now: number): void {
+  for (const [taskId, replicas] of Map.groupBy(planned, (p) => p.taskId)) {
+    const task = state.tasks.get(taskId) as Task;
+    const round = task.status === 'in_progress' ? task.round : task.round + 1;
+    const ids: string[] = [];
+    for (const p of replicas) {
+      const id = assignmentIdOf(taskId, round, p.agentId);
+      tx.assignment({ id, taskId, agentId: p.agentId, round, status: 'assigned', issuedAt: now, deadline: p.deadline, reserved: p.reserved });
+      const agent = state.agents.get(p.agentId) as Agent;
+      tx.agent({ ...agent, reserved: addResources(agent.reserved, p.reserved) });
+      ids.push(id);
+    }
+    tx.task(recordAssignments(task, ids, now));
+  }
+}
 
 export interface RoundContext {
   state: EngineState;

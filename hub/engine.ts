@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { createSigner, loadOrCreateKeyFile, type Signer, Verifier } from '../keys/index.ts';
@@ -19,7 +18,6 @@ import {
   NO_RESOURCES,
   type PartialCoreParams,
   planAssignments,
-  recordAssignments,
   selectActiveQueue,
   spotCheckDue,
   type Task,
@@ -32,7 +30,7 @@ import {
 import { addressBlock } from './engine-address.ts';
 import { createRegistrationGate, type PowChallenge, type RegistrationGate } from './engine-registration.ts';
 import { makeSpotCheck, type SpotCheckOptions, startSpotCheck } from './engine-spot-check.ts';
-import { closeAssignment, type RoundContext, settleRound } from './engine-rounds.ts';
+import { assignmentIdOf, closeAssignment, recordPlan, type RoundContext, settleRound } from './engine-rounds.ts';
 import { EngineState, Transaction } from './engine-state.ts';
 import type { AgentView, HubEngine, HubEvent, NetworkView, RegistryAuth, TaskFilter, TaskView, WorkGrant } from './engine-types.ts';
 import type { Verdict } from './federation/federation.ts';
@@ -185,10 +183,7 @@ export function createHubEngine(components: HubEngineComponents, options: HubEng
   return new Engine(components, options);
 }
 
-/** Content id of an assignment: one per (task, round, agent); the core never gives an agent two replicas of a round. */
-export function assignmentIdOf(taskId: string, round: number, agentId: string): string {
-  return createHash('sha256').update(`dcloud-assignment\n${taskId}|${round}|${agentId}`).digest('hex');
-}
+export { assignmentIdOf } from './engine-rounds.ts';
 
 class Engine implements HubEngineControl {
   private readonly clock: () => number;
@@ -693,20 +688,7 @@ class Engine implements HubEngineControl {
         : (task: Task, agentId: string, alongside: readonly string[]) => !state.restricted.has(agentId) && (!diverse || this.diverse(task, agentId, alongside));
     const plan = planAssignments({ queue, index: state.capacity, openAssignments: (taskId) => state.replicas(taskId), params, now, ...(eligible === undefined ? {} : { eligible }) });
 
-    const byTask = Map.groupBy(plan.assignments, (p) => p.taskId);
-    for (const [taskId, planned] of byTask) {
-      const task = state.tasks.get(taskId) as Task;
-      const round = task.status === 'in_progress' ? task.round : task.round + 1;
-      const ids: string[] = [];
-      for (const p of planned) {
-        const id = assignmentIdOf(taskId, round, p.agentId);
-        tx.assignment({ id, taskId, agentId: p.agentId, round, status: 'assigned', issuedAt: now, deadline: p.deadline, reserved: p.reserved });
-        const agent = state.agents.get(p.agentId) as Agent;
-        tx.agent({ ...agent, reserved: addResources(agent.reserved, p.reserved) });
-        ids.push(id);
-      }
-      tx.task(recordAssignments(task, ids, now));
-    }
+    recordPlan(state, tx, plan.assignments, now);
 
     const inQueue = new Set(queue.map((t) => t.id));
     for (const id of [...state.inQueue]) {

@@ -4,22 +4,20 @@ import type { MessageBody, Resources } from '../../protocol/messages.ts';
 import {
   type Agent,
   type Assignment,
-  addResources,
   type CoreParams,
   findExpiredAssignments,
   findInactiveAgents,
   isTerminal,
   newTask,
   planAssignments,
-  recordAssignments,
   selectActiveQueue,
   type Task,
   transition,
   type ValidationPolicy,
   withStartingReplicas,
 } from '../../src/core/index.ts';
-import { assignmentIdOf, checkDigest, newAgentRecord } from '../../hub/engine.ts';
-import { closeAssignment, type RoundContext, settleRound } from '../../hub/engine-rounds.ts';
+import { checkDigest, newAgentRecord } from '../../hub/engine.ts';
+import { closeAssignment, recordPlan, type RoundContext, settleRound } from '../../hub/engine-rounds.ts';
 import { EngineState, Transaction } from '../../hub/engine-state.ts';
 import { acceptDecider, type Applied, applyAnnounce, applyAssignment, applyDecision, assignmentReadiness } from '../../hub/federated/apply.ts';
 import { ContactBook } from '../../hub/federated/contact.ts';
@@ -225,20 +223,7 @@ export class FedHub {
     // Agents that may not run users' tasks (EngineState.restricted); placement diversity is off here.
     const eligible = state.restricted.size === 0 ? undefined : (_task: Task, agentId: string) => !state.restricted.has(agentId);
     const plan = planAssignments({ queue, index: state.capacity, openAssignments: (taskId) => state.replicas(taskId), params, now, ...(eligible === undefined ? {} : { eligible }) });
-    const byTask = Map.groupBy(plan.assignments, (p) => p.taskId);
-    for (const [taskId, planned] of byTask) {
-      const task = state.tasks.get(taskId) as Task;
-      const round = task.status === 'in_progress' ? task.round : task.round + 1;
-      const ids: string[] = [];
-      for (const p of planned) {
-        const id = assignmentIdOf(taskId, round, p.agentId);
-        tx.assignment({ id, taskId, agentId: p.agentId, round, status: 'assigned', issuedAt: now, deadline: p.deadline, reserved: p.reserved });
-        const agent = state.agents.get(p.agentId) as Agent;
-        tx.agent({ ...agent, reserved: addResources(agent.reserved, p.reserved) });
-        ids.push(id);
-      }
-      tx.task(recordAssignments(task, ids, now));
-    }
+    recordPlan(state, tx, plan.assignments, now);
     const inQueue = new Set(queue.map((t) => t.id));
     for (const id of [...state.inQueue]) {
       if (!inQueue.has(id)) tx.task(transition(state.tasks.get(id) as Task, 'pending', now));

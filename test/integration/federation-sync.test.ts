@@ -107,11 +107,10 @@ describe('federation anti-entropy (A and C bootstrap to B)', () => {
   });
 });
 
-/** A libp2p peer that serves the sync protocol with made-up answers, signed by its own (valid) key. */
-async function startLyingSyncPeer(target: TestHub, directory: (request: { origin: string }) => Envelope[]): Promise<Libp2p> {
+/** A bare libp2p peer on loopback with a fresh valid key, and a signer over the same key. */
+async function startRawPeer(): Promise<{ peer: Libp2p; signer: ReturnType<typeof createSigner> }> {
   const seed = randomBytes(32);
-  const signer = createSigner(keyPairFromSeed(seed));
-  const liar = await createLibp2p({
+  const peer = await createLibp2p({
     privateKey: await generateKeyPairFromSeed('Ed25519', seed),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
@@ -119,6 +118,12 @@ async function startLyingSyncPeer(target: TestHub, directory: (request: { origin
     streamMuxers: [yamux()],
     services: { identify: identify() },
   });
+  return { peer, signer: createSigner(keyPairFromSeed(seed)) };
+}
+
+/** A libp2p peer that serves the sync protocol with made-up answers, signed by its own (valid) key. */
+async function startLyingSyncPeer(target: TestHub, directory: (request: { origin: string }) => Envelope[]): Promise<Libp2p> {
+  const { peer: liar, signer } = await startRawPeer();
   await liar.handle(syncProtocol('/dcloud'), async (stream) => {
     const lp = lpStream(stream);
     try {
@@ -191,16 +196,9 @@ describe('federation sync served to a peer that asks too much', () => {
   });
 
   it('paces and refuses a peer that hammers /dcloud/sync, and goes on serving the others', async () => {
-    const seed = randomBytes(32);
-    const signer = createSigner(keyPairFromSeed(seed));
-    hammer = await createLibp2p({
-      privateKey: await generateKeyPairFromSeed('Ed25519', seed),
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: { identify: identify() },
-    });
+    const raw = await startRawPeer();
+    hammer = raw.peer;
+    const signer = raw.signer;
     const target = multiaddr(server.address());
     const hammerId = hammer.peerId.toString();
     // Four sessions at once, each asking for the server's log forty times, as fast as it answers.
