@@ -24,7 +24,7 @@ beforeAll(async () => {
   ensureWebBuilt();
   dir = await mkdtemp(join(tmpdir(), 'dcloud-browser-agent-'));
   // A short heartbeat timeout, so that a stopped agent is marked inactive within moments.
-  hub = await startHubProcess({ dataDir: join(dir, 'hub'), args: ['--tick-ms', '50', '--heartbeat-timeout-ms', '1500', '--heartbeat-interval-ms', '300'] });
+  hub = await startHubProcess({ dataDir: join(dir, 'hub'), args: ['--tick-ms', '50', '--validation-policy', 'trust-sum', '--heartbeat-timeout-ms', '1500', '--heartbeat-interval-ms', '300'] });
   hubApi = new HubClient(hub.url);
   agent = await startAgentProcess({ hubs: [hub.url], dataDir: join(dir, 'agent'), args: ['--name', 'before-the-page'] });
   browser = await launchBrowser();
@@ -60,7 +60,8 @@ describe('the agent page', () => {
     await name.fill('browser-volunteer');
     await name.press('Enter');
     await expect.poll(() => page.locator('header h1').textContent(), SOON).toBe('dcloud agent: browser-volunteer');
-    expect((await hubApi.agent(agent.nodeId)).name).toBe('browser-volunteer');
+    // The page shows the agent's own name at once; the hub learns it when the registration lands.
+    await expect.poll(async () => (await hubApi.agent(agent.nodeId)).name, SOON).toBe('browser-volunteer');
     await screenshot(page, 'agent-page-registered');
   });
 

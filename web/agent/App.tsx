@@ -5,6 +5,7 @@ import { ago, resources, round, short, time } from '../shared/format.ts';
 import { useEventStream } from '../shared/live.ts';
 import { NetworkTotals, StatusTotals } from '../shared/totals.tsx';
 import { TaskCard } from '../shared/TaskDetails.tsx';
+import { withTask, withTaskList } from '../shared/task-map.ts';
 import type { AgentStatus, AgentView, NetworkView, TaskView } from '../shared/types.ts';
 import { TaskForm } from './TaskForm.tsx';
 
@@ -23,11 +24,11 @@ export function App() {
   const [busy, setBusy] = useState(false);
   const [name, setName] = useState<string | undefined>();
 
-  const upsert = (task: TaskView) => setTasks((old) => new Map(old).set(task.id, task));
+  const upsert = (task: TaskView) => setTasks((old) => withTask(old, task));
   const reload = async () => {
     try {
       const [{ tasks: mine }, net] = await Promise.all([api<{ tasks: TaskView[] }>('/api/tasks'), api<NetworkView>('/api/network')]);
-      setTasks(new Map(mine.map((t) => [t.id, t])));
+      setTasks((old) => withTaskList(old, mine));
       setNetwork(net);
       setHubError(undefined);
     } catch (err) {

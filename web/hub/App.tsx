@@ -7,6 +7,7 @@ import { throttled, useEventStream } from '../shared/live.ts';
 import { DecisionsTaken, recordedDecisions } from '../shared/decisions.tsx';
 import { NetworkTotals, StatusTotals } from '../shared/totals.tsx';
 import { StatusBadge, TaskCard } from '../shared/TaskDetails.tsx';
+import { withTask, withTaskList } from '../shared/task-map.ts';
 import type { AgentView, DecisionView, FederationView, HistoryView, NetworkView, TaskStatus, TaskView } from '../shared/types.ts';
 
 /**
@@ -53,7 +54,7 @@ export function App() {
   const loadAll = () =>
     guard(async () => {
       const [t, a] = await Promise.all([api<{ tasks: TaskView[] }>('/v1/tasks?limit=500'), api<{ agents: AgentView[] }>('/v1/agents')]);
-      setTasks(new Map(t.tasks.map((x) => [x.id, x])));
+      setTasks((old) => withTaskList(old, t.tasks));
       setAgents(new Map(a.agents.map((x) => [x.id, x])));
       await Promise.all([loadTotals(), loadDecisions(), loadFederation()]);
     });
@@ -65,7 +66,7 @@ export function App() {
   const { connected } = useEventStream('/v1/events', {
     open: () => void loadAll(),
     task: ({ task }: { task: TaskView }) => {
-      setTasks((old) => new Map(old).set(task.id, task));
+      setTasks((old) => withTask(old, task));
       refresh.current!.totals();
     },
     agent: ({ agent }: { agent: AgentView }) => {
