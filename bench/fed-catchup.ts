@@ -6,6 +6,7 @@ import { resolveHubConfig } from '../hub/config.ts';
 import type { NetworkView, TaskView } from '../hub/engine-types.ts';
 import type { FederationView } from '../hub/federation-bridge.ts';
 import { type RunningHub, startHub } from '../hub/main.ts';
+import { generateKeyPair, nodeIdOf, saveKeyFile } from '../keys/index.ts';
 import { HubClient, type HubProcess, startHubProcess, TestAgent, taskSpec } from '../test/support/test-agent.ts';
 import { BenchUsageError, type BenchResult, positiveInt, result, round } from './lib.ts';
 
@@ -15,7 +16,7 @@ export const description =
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** What GET /v1/tasks lists at most: the returning hub's tasks are compared one by one up to it. */
 const MAX_TASKS = 1000;
-const FLAGS = ['--tick-ms', '10', '--active-queue-size', '100', '--sync-interval-ms', '1000', '--lease-ms', '600000', '--rate-limit-key', '0', '--log-level', 'warn'];
+const FLAGS = ['--validation-policy', 'trust-sum', '--tick-ms', '10', '--active-queue-size', '100', '--sync-interval-ms', '1000', '--lease-ms', '600000', '--rate-limit-key', '0', '--log-level', 'warn'];
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 10): Promise<T> {
   const deadline = performance.now() + timeoutMs;
@@ -50,10 +51,14 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
   const absenceTargetMs = positiveInt(values['absence-s'], 'absence-s') * 1000;
   if (count > MAX_TASKS) throw new BenchUsageError(`--tasks is at most ${MAX_TASKS}: the returning hub's tasks are compared through one GET /v1/tasks`);
   const dirs = await Promise.all(['a', 'b'].map((n) => mkdtemp(join(tmpdir(), `dcloud-bench-catchup-${n}-`))));
+  // Of two hubs, only the lower node id decides while the other is away (hub/federated/fence.ts
+  // hasQuorum): A gets the lower key.
+  const keys = [generateKeyPair(), generateKeyPair()].sort((x, y) => (nodeIdOf(x.publicKey) < nodeIdOf(y.publicKey) ? -1 : 1));
+  await Promise.all(dirs.map((dir, i) => saveKeyFile(join(dir, 'hub.key'), keys[i]!)));
   let a: RunningHub | undefined;
   let b: HubProcess | undefined;
   try {
-    const config = resolveHubConfig({ flags: { data: dirs[0]!, http: '127.0.0.1:0', 'log-level': 'silent', 'tick-ms': '10', 'active-queue-size': '100', 'sync-interval-ms': '1000', 'lease-ms': '600000' }, env: {} });
+    const config = resolveHubConfig({ flags: { data: dirs[0]!, http: '127.0.0.1:0', 'log-level': 'silent', 'validation-policy': 'trust-sum', 'tick-ms': '10', 'active-queue-size': '100', 'sync-interval-ms': '1000', 'lease-ms': '600000' }, env: {} });
     a = await startHub({ ...config, federation: { ...config.federation, listen: ['/ip4/127.0.0.1/tcp/0'] } });
     const hubA = a;
     const addressA = hubA.federation!.info().multiaddrs[0]!;

@@ -62,7 +62,8 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
   const connections = Number(values.connections);
   const runMs = Number(values.ms);
   const perAgent = Number(values['per-agent']);
-  const hubArgs = ['--log-level', 'error', '--tick-ms', values['tick-ms'], '--active-queue-size', values['active-queue-size']];
+  // The thesis' trust sum: its scripted agents take work at once (under the credibility default they would start on probation).
+  const hubArgs = ['--log-level', 'error', '--validation-policy', 'trust-sum', '--tick-ms', values['tick-ms'], '--active-queue-size', values['active-queue-size']];
 
   const dataDir = await mkdtemp(join(tmpdir(), 'dcloud-bench-dispatch-'));
   let hub;

@@ -154,10 +154,16 @@ let ticksPerSecond: number | undefined;
  * CPU time of a process, in seconds: its own (user + system) and that of the child processes it
  * ran and waited for (a library that shells out costs the volunteer too).
  */
-export async function cpuSeconds(pid: number): Promise<{ own: number; children: number }> {
+export async function cpuSeconds(pid: number): Promise<{ own: number; children: number; mainThread: number }> {
   ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  return { own: (fields[11]! + fields[12]!) / ticksPerSecond, children: (fields[13]! + fields[14]!) / ticksPerSecond };
+  const fieldsOf = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const fields = fieldsOf(await readFile(`/proc/${pid}/stat`, 'utf8'));
+  // The thread whose id is the process id is the one running JavaScript (Node's event loop).
+  const main = fieldsOf(await readFile(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+  return {
+    own: (fields[11]! + fields[12]!) / ticksPerSecond,
+    children: (fields[13]! + fields[14]!) / ticksPerSecond,
+    mainThread: (main[11]! + main[12]!) / ticksPerSecond,
+  };
 }

@@ -7,14 +7,20 @@ export const description = 'simulated task executions per wall-clock second in t
 /**
  * Runs the churn scenario (agents coming and going, the core's scheduler, health checks and
  * trust-sum consensus on every task) for `--sim-seconds` of virtual time and divides the
- * replicas that started running by the wall-clock time of the whole run, setup included.
+ * replicas that started running by the wall-clock time of the whole run, building the world
+ * (registering every agent) included.
+ *
+ * The default run is 1,800 simulated seconds (30 minutes, about 250,000 executions), not a few
+ * minutes: as any throughput benchmark, long enough that building the world does not dominate.
+ * Both parts are printed: `setupSeconds` (building the world) and `steadyPerSecond` (executions
+ * per wall-clock second of the run after it); `value` is the whole run, setup included.
  */
 export async function run(args: readonly string[]): Promise<BenchResult> {
   const { values } = parseArgs({
     args: [...args],
     options: {
       agents: { type: 'string', default: '10000' },
-      'sim-seconds': { type: 'string', default: '300' },
+      'sim-seconds': { type: 'string', default: '1800' },
       overlap: { type: 'string', default: '1' },
       seed: { type: 'string', default: '1' },
     },
@@ -28,6 +34,7 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
   }
   process.stderr.write(`sim-speed: churn, ${agents} agents, ${durationS} s of simulated time, overlap ${overlap}\n`);
   const started = performance.now();
+  let built = started;
   const { result: churn, world } = runChurn({
     seed,
     agents,
@@ -46,13 +53,28 @@ export async function run(args: readonly string[]): Promise<BenchResult> {
     activeQueue: 1000,
     kick: false,
     samples: 1,
+    onBuilt: () => {
+      built = performance.now();
+    },
   });
-  const wallS = (performance.now() - started) / 1000;
+  const ended = performance.now();
+  const wallS = (ended - started) / 1000;
+  const setupS = (built - started) / 1000;
+  const runS = (ended - built) / 1000;
   const executions = churn.executions.started;
-  const perSecond = executions / wallS;
-  process.stderr.write(`sim-speed: ${executions} executions, ${churn.tasks.validated} tasks validated, ${world.sim.events} events in ${wallS.toFixed(2)} s wall\n`);
+  process.stderr.write(`sim-speed: world built in ${(setupS * 1000).toFixed(0)} ms; ${executions} executions, ${churn.tasks.validated} tasks validated, ${world.sim.events} events in ${wallS.toFixed(2)} s wall\n`);
   return result(
-    { bench: 'sim-speed', value: round(perSecond), unit: 'executions/s', goal: 200_000 },
-    { agents, simSeconds: durationS, executions, validated: churn.tasks.validated, events: world.sim.events, wallSeconds: round(wallS), eventsPerSecond: round(world.sim.events / wallS) },
+    { bench: 'sim-speed', value: round(executions / wallS), unit: 'executions/s', goal: 200_000 },
+    {
+      agents,
+      simSeconds: durationS,
+      executions,
+      validated: churn.tasks.validated,
+      events: world.sim.events,
+      wallSeconds: round(wallS),
+      setupSeconds: round(setupS),
+      steadyPerSecond: round(runS > 0 ? executions / runS : 0),
+      eventsPerSecond: round(world.sim.events / wallS),
+    },
   );
 }

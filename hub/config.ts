@@ -3,12 +3,18 @@ import { DcloudError } from '../protocol/errors.ts';
 import { type CoreParams, DEFAULT_PARAMS, mergeParams, type PartialCoreParams, SCHEDULING_POLICIES, type ValidationPolicyName } from '../src/core/params.ts';
 
 /**
- * The validation policies the hub carries out (docs/VALIDATION.md). `credibility` is the default
- * when the hub has a spot-check image: without known-answer tasks no agent can earn the verified
- * record its vote needs, so a credibility hub would accept nothing; a hub without one runs the
- * thesis' `trust-sum` unless told otherwise, and refuses `credibility` asked for explicitly.
+ * The validation policies the hub carries out (docs/VALIDATION.md). `credibility` is the default.
+ * It needs a source of verified records, or no agent could ever earn the record its vote needs and
+ * nothing would be accepted: known-answer tasks (the spot-check image, `busybox:1.36` unless told
+ * otherwise), agents the operator vouches for (`--trusted-agents`), or both. With neither
+ * (`--spot-check-image ''` and no trusted agent) it is refused at start; the thesis' `trust-sum`
+ * is chosen explicitly, never fallen back to (a silent fallback would hand the hub to whoever
+ * mints the most keys).
  */
 const HUB_VALIDATION_POLICIES: readonly ValidationPolicyName[] = ['credibility', 'trust-sum'];
+
+/** The spot-check image of a hub not told otherwise: Docker Hub's official busybox (about 2 MB, has sh and echo). */
+export const DEFAULT_SPOT_CHECK_IMAGE = 'busybox:1.36';
 import { InvalidParamsError } from '../src/core/errors.ts';
 
 /**
@@ -41,6 +47,8 @@ export interface HubConfig {
   sseKeepAliveMs: number;
   /** Image of the known-answer tasks (spot-checks, credibility policy); absent: none. */
   spotCheckImage?: string;
+  /** Agents (node ids or public keys) the operator vouches for: they start with a verified record (credibility policy). */
+  trustedAgents: string[];
   /** Registration gates: proof-of-work bits asked of new keys (0: none), operator approval of new agents. */
   registration: { powBits: number; approve: boolean };
   /** Placement diversity: never two replicas of a task in one address block, never on its submitter's key. */
@@ -65,7 +73,8 @@ export class ConfigError extends DcloudError {
 }
 
 type Kind =
-  | { type: 'string' }
+  /** `empty`: '' is a value (none), not a mistake. */
+  | { type: 'string'; empty?: boolean }
   | { type: 'hostport' }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'number' }
@@ -108,7 +117,8 @@ export const HUB_PARAMS: readonly HubParam[] = [
   { path: 'resultBodyLimit', flag: 'result-body-limit', kind: count(KiB, 64 * MiB), default: 2 * MiB, describe: 'largest result body, bytes' },
   { path: 'sseKeepAliveMs', flag: 'sse-keep-alive-ms', kind: ms(100), default: 15_000, describe: 'keep-alive comment interval on /v1/events, ms' },
   // Validation that many keys cannot buy (docs/VALIDATION.md) and registration gates (docs/HUB-ENGINE.md).
-  { path: 'spotCheck.image', flag: 'spot-check-image', kind: { type: 'string' }, default: '', describe: 'image (with sh and echo) of the known-answer tasks the credibility policy tests agents with; none: no spot-checks' },
+  { path: 'spotCheck.image', flag: 'spot-check-image', kind: { type: 'string', empty: true }, default: DEFAULT_SPOT_CHECK_IMAGE, describe: 'image (with sh and echo) of the known-answer tasks the credibility policy tests agents with; \'\': no spot-checks (then credibility needs --trusted-agents)' },
+  { path: 'trustedAgents', flag: 'trusted-agents', kind: { type: 'list' }, default: '', describe: 'node id (or public key) of an agent the operator vouches for: it starts with a verified record, which it loses at once if caught wrong (repeatable)' },
   { path: 'registration.powBits', flag: 'registration-pow-bits', kind: count(0, 32), default: 0, describe: 'proof-of-work bits a new agent key must pay to register (0: none)' },
   { path: 'placementDiversity', flag: 'placement-diversity', kind: { type: 'boolean' }, default: false, describe: 'never two replicas of a task on agents registered from one /24 (IPv4) or /48 (IPv6), nor on the submitter\'s own key' },
   { path: 'registration.approve', flag: 'approve-agents', kind: { type: 'boolean' }, default: false, describe: 'new agents get no work until the operator approves them (POST /v1/admin/agents/:id/approve from the hub\'s machine)' },
@@ -125,7 +135,7 @@ export const HUB_PARAMS: readonly HubParam[] = [
   { path: 'params.trust.max', flag: 'trust-max', kind: { type: 'number' }, default: p.trust.max, describe: 'highest trust' },
   { path: 'params.trust.reward', flag: 'trust-reward', kind: { type: 'number' }, default: p.trust.reward, describe: 'trust gained for agreeing with consensus' },
   { path: 'params.trust.penalty', flag: 'trust-penalty', kind: { type: 'number' }, default: p.trust.penalty, describe: 'trust lost for disagreeing' },
-  { path: 'params.validation.policy', flag: 'validation-policy', kind: { type: 'enum', values: HUB_VALIDATION_POLICIES }, default: 'credibility', describe: 'validation policy (credibility needs --spot-check-image; without one the default is trust-sum)' },
+  { path: 'params.validation.policy', flag: 'validation-policy', kind: { type: 'enum', values: HUB_VALIDATION_POLICIES }, default: 'credibility', describe: 'validation policy: credibility (needs a spot-check image or trusted agents), or the thesis\' trust-sum' },
   { path: 'params.validation.threshold', flag: 'validation-threshold', kind: { type: 'number' }, default: p.validation.threshold, describe: 'winning share needed to accept a result, (0, 1]' },
   { path: 'params.credibility.epsilon', flag: 'credibility-epsilon', kind: { type: 'number' }, default: p.credibility.epsilon, describe: 'credibility policy: accept once a result is right with probability 1 - epsilon, (0, 0.5)' },
   { path: 'params.credibility.growth', flag: 'credibility-growth', kind: { type: 'number' }, default: p.credibility.growth, describe: 'credibility policy: log-odds an agent gains per verified result' },
@@ -162,6 +172,8 @@ export interface ConfigSources {
   env: Readonly<Record<string, string | undefined>>;
   /** The parsed config file and its name (for messages). */
   file?: { name: string; json: unknown };
+  /** Defaults of the caller (`dcloud up`), as flag text, in place of the table's where no source gives a value. */
+  defaults?: FlagValues;
 }
 
 /**
@@ -182,8 +194,10 @@ export function resolveHubConfig(sources: ConfigSources): HubConfig {
     else if (fileValues.has(param.path)) {
       from = `${sources.file?.name}: ${param.path}`;
       value = checkJson(from, param, fileValues.get(param.path));
-    } else [value, from] = [param.kind.type === 'list' ? [] : param.default, 'default'];
-    if (param.path === 'params.validation.policy' && from === 'default' && spotCheckImageOf(sources, fileValues) === undefined) value = 'trust-sum';
+    } else {
+      const given = sources.defaults?.[param.flag];
+      [value, from] = given !== undefined ? [parseText(`default --${param.flag}`, param, given), 'default'] : [param.kind.type === 'list' ? [] : param.default, 'default'];
+    }
     values.set(param.path, value);
     origin.set(param.path, from);
   }
@@ -200,9 +214,15 @@ export function resolveHubConfig(sources: ConfigSources): HubConfig {
     (partial[section] ??= {})[field] = value;
   }
   const spotCheckImage = str('spotCheck.image');
-  if (values.get('params.validation.policy') === 'credibility' && spotCheckImage === '') {
+  const trustedAgents = list('trustedAgents').map((id) => id.toLowerCase());
+  // A mistyped id would vouch for nobody, silently: refuse it.
+  const notAnId = trustedAgents.find((id) => !/^(?:[0-9a-f]{32}|[0-9a-f]{64})$/.test(id));
+  if (notAnId !== undefined) {
+    throw new ConfigError(`${origin.get('trustedAgents')}: ${JSON.stringify(notAnId)} is not an agent's node id (32 hex digits) or public key (64 hex digits), as \`dcloud keys show\` and GET /v1/agents show them`);
+  }
+  if (values.get('params.validation.policy') === 'credibility' && spotCheckImage === '' && trustedAgents.length === 0) {
     throw new ConfigError(
-      `invalid configuration (${origin.get('params.validation.policy')}): the credibility policy needs --spot-check-image: without known-answer tasks no agent can earn a record and no result could ever be accepted (or choose --validation-policy trust-sum)`,
+      `invalid configuration (${origin.get('params.validation.policy')}, ${origin.get('spotCheck.image')}): the credibility policy needs --spot-check-image or --trusted-agents: without known-answer tasks or agents the operator vouches for, no agent can earn a record and no result could ever be accepted (or choose --validation-policy trust-sum)`,
     );
   }
   let params: CoreParams;
@@ -227,6 +247,7 @@ export function resolveHubConfig(sources: ConfigSources): HubConfig {
     resultBodyLimit: num('resultBodyLimit'),
     sseKeepAliveMs: num('sseKeepAliveMs'),
     ...(spotCheckImage === '' ? {} : { spotCheckImage }),
+    trustedAgents,
     registration: { powBits: num('registration.powBits'), approve: values.get('registration.approve') as boolean },
     placementDiversity: values.get('placementDiversity') as boolean,
     federation: {
@@ -242,7 +263,7 @@ export function resolveHubConfig(sources: ConfigSources): HubConfig {
 }
 
 /** Reads the config file named by `--config` (or DCLOUD_HUB_CONFIG), then resolves. */
-export async function loadHubConfig(options: { configFile?: string; flags: FlagValues; env: Readonly<Record<string, string | undefined>> }): Promise<HubConfig> {
+export async function loadHubConfig(options: { configFile?: string; flags: FlagValues; env: Readonly<Record<string, string | undefined>>; defaults?: FlagValues }): Promise<HubConfig> {
   const name = options.configFile ?? (options.env[CONFIG_ENV] || undefined);
   let file: ConfigSources['file'];
   if (name !== undefined) {
@@ -258,7 +279,7 @@ export async function loadHubConfig(options: { configFile?: string; flags: FlagV
       throw new ConfigError(`config file ${name} is not valid JSON: ${(err as Error).message}`);
     }
   }
-  return resolveHubConfig({ flags: options.flags, env: options.env, file });
+  return resolveHubConfig({ flags: options.flags, env: options.env, file, ...(options.defaults === undefined ? {} : { defaults: options.defaults }) });
 }
 
 export function parseHostPort(text: string): { host: string; port: number } {
@@ -284,13 +305,6 @@ function flattenFile(name: string, json: unknown, prefix = '', out = new Map<str
   return out;
 }
 
-/** The spot-check image from the highest source that gives one. */
-function spotCheckImageOf(sources: ConfigSources, fileValues: Map<string, unknown>): string | undefined {
-  const param = HUB_PARAMS.find((p) => p.path === 'spotCheck.image') as HubParam;
-  const given = sources.flags[param.flag] ?? (sources.env[envName(param)] || undefined) ?? fileValues.get(param.path);
-  return typeof given === 'string' && given !== '' ? given : undefined;
-}
-
 function parseText(source: string, param: HubParam, text: string): Value {
   const { kind } = param;
   if (kind.type === 'boolean') {
@@ -313,7 +327,7 @@ function checkJson(source: string, param: HubParam, value: unknown): Value {
   const bad = (why: string) => new ConfigError(`${source}: ${why} (got ${JSON.stringify(value) ?? String(value)})`);
   switch (kind.type) {
     case 'string':
-      if (typeof value !== 'string' || value === '') throw bad('must be a non-empty string');
+      if (typeof value !== 'string' || (value === '' && kind.empty !== true)) throw bad('must be a non-empty string');
       return value;
     case 'hostport':
       if (typeof value !== 'string') throw bad('must be a string HOST:PORT');

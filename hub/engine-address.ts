@@ -1,6 +1,9 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { BadAddressError } from './errors.ts';
 
+/** IPv4-mapped IPv6, what a dual-stack socket reports for an IPv4 peer. */
+const MAPPED_IPV4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+
 /**
  * The network block an agent registered from: an IPv4 /24 or an IPv6 /48, the share of address
  * space one party typically controls. Replicas of a task are spread over different blocks, so
@@ -8,7 +11,7 @@ import { BadAddressError } from './errors.ts';
  * IPv4-mapped IPv6 (`::ffff:1.2.3.4`, what a dual-stack socket reports) counts as IPv4.
  */
 export function addressBlock(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  const mapped = MAPPED_IPV4.exec(address);
   const ip = mapped?.[1] ?? address;
   if (isIPv4(ip)) {
     const [a, b, c] = ip.split('.');
@@ -20,6 +23,18 @@ export function addressBlock(address: string): string {
     return `${prefix.join(':')}::/48`;
   }
   throw new BadAddressError(address);
+}
+
+/**
+ * What the per-address rate limit counts under: an IPv4 address itself, an IPv6 address's /64 (a
+ * host's usual allocation, so rotating through it buys nothing). Checked on every request, so the
+ * common IPv4 case is told apart by its lack of a colon, without parsing.
+ */
+export function rateLimitKey(address: string): string {
+  if (!address.includes(':')) return address;
+  const mapped = MAPPED_IPV4.exec(address);
+  if (mapped !== null) return mapped[1] as string;
+  return isIPv6(address) ? `${ipv6Groups(address).slice(0, 4).join(':')}::/64` : address;
 }
 
 /** The eight 16-bit groups of an IPv6 address, lower-case hex without leading zeros. */

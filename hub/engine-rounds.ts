@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Opened } from '../protocol/envelope.ts';
 import type { MessageBody } from '../protocol/messages.ts';
 import {
   addResources,
@@ -295,4 +296,47 @@ function agreedResult(reported: Assignment[], digest: string): NonNullable<Task[
     if (chosen === undefined || (chosen.truncated && !body.truncated)) chosen = body;
   }
   return { digest, stdout: chosen?.stdout ?? '', exitCode: chosen?.exitCode ?? null };
+}
+
+/** Where a result stands against the assignment it answers (result intake: the engine's POST /v1/results and a gossiped result alike). */
+export type ResultIntake =
+  | { kind: 'unknown' }
+  /** Signed by another agent than the assignment's, or naming another task: a forgery. */
+  | { kind: 'not-yours' | 'mismatch'; assignment: Assignment }
+  /** Answered already: the same answer again (`duplicate`) or another one (`conflict`). */
+  | { kind: 'duplicate' | 'conflict'; assignment: Assignment }
+  /** Expired or cancelled: too late. */
+  | { kind: 'closed'; assignment: Assignment }
+  | { kind: 'open'; assignment: Assignment };
+
+/**
+ * How a result meets its assignment. Throws the digest check's error (core checkDigest) when an
+ * `ok` result's digest does not match its output. Pure over the state.
+ */
+export function resultIntake(state: EngineState, opened: Opened<'result'>, checkDigest: (body: MessageBody<'result'>) => void): ResultIntake {
+  const body = opened.body;
+  const assignment = state.assignments.get(body.assignmentId);
+  if (assignment === undefined) return { kind: 'unknown' };
+  if (assignment.agentId !== opened.nodeId) return { kind: 'not-yours', assignment };
+  if (assignment.taskId !== body.taskId) return { kind: 'mismatch', assignment };
+  const ok = body.outcome === 'ok';
+  if (ok) checkDigest(body);
+  if (assignment.status === 'reported' || assignment.status === 'failed') {
+    const same = ok ? assignment.status === 'reported' && assignment.digest === body.digest : assignment.status === 'failed';
+    return { kind: same ? 'duplicate' : 'conflict', assignment };
+  }
+  if (assignment.status === 'expired' || assignment.status === 'cancelled') return { kind: 'closed', assignment };
+  return { kind: 'open', assignment };
+}
+
+/** An open assignment's result recorded (its signed envelope kept for whoever rechecks the decision) and its round settled. */
+export function recordResultIn(ctx: RoundContext, assignment: Assignment, opened: Opened<'result'>): void {
+  const body = opened.body;
+  closeAssignment(
+    ctx,
+    assignment,
+    body.outcome === 'ok' ? { status: 'reported', digest: body.digest, result: opened.envelope } : { status: 'failed', digest: null, reason: body.error ?? 'the agent reported a failure' },
+  );
+  ctx.tx.results.push({ assignmentId: assignment.id, envelope: opened.envelope });
+  settleRound(ctx, assignment.taskId);
 }

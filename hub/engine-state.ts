@@ -69,6 +69,8 @@ export class EngineState {
   readonly params: CoreParams;
   /** Agents that may not run users' tasks now (mayRunSubmitted false): what a waiting task's view counts. */
   readonly restricted = new Set<string>();
+  /** Why no agent can earn a record now (the spot-check image is unusable), told with every waiting task's reason. */
+  spotCheckProblem?: string;
 
   constructor(params: CoreParams) {
     this.params = params;
@@ -260,6 +262,8 @@ export class Transaction {
   readonly decisions: Array<Extract<HubEvent, { type: 'decision' }>> = [];
   /** Decisions (and verdicts) on tasks this hub decides, for the federation log. */
   private readonly decided: Array<Unnumbered<'decision'>> = [];
+  /** Takeovers made in this transition (hub/federated/takeover.ts claimEntry), for the federation log. */
+  private readonly claimed: Array<Unnumbered<'task.status'>> = [];
   private readonly made: string[] = [];
   private readonly state: EngineState;
 
@@ -279,6 +283,11 @@ export class Transaction {
     if (this.state.federated) this.decided.push(entry);
   }
 
+  /** A takeover's claim, logged ahead of the claimant's assignments and decisions (nothing outside a federation). */
+  claim(entry: Unnumbered<'task.status'>): void {
+    if (this.state.federated) this.claimed.push(entry);
+  }
+
   task(task: Task): void {
     this.state.putTask(task);
     this.tasks.set(task.id, task);
@@ -290,7 +299,7 @@ export class Transaction {
   }
 
   get empty(): boolean {
-    return this.tasks.size === 0 && this.agents.size === 0 && this.assignments.size === 0 && this.forgetCredentials.length === 0 && this.decided.length === 0;
+    return this.tasks.size === 0 && this.agents.size === 0 && this.assignments.size === 0 && this.forgetCredentials.length === 0 && this.decided.length === 0 && this.claimed.length === 0;
   }
 
   /**
@@ -304,6 +313,7 @@ export class Transaction {
       const task = this.state.tasks.get(taskId);
       if (task !== undefined && task.home === this.state.selfId) items.push({ type: 'task.announce', body: announceEntry(task, envelope) });
     }
+    for (const body of this.claimed) items.push({ type: 'task.status', body });
     for (const id of this.made) {
       const assignment = this.state.assignments.get(id) as Assignment;
       const task = this.state.tasks.get(assignment.taskId);

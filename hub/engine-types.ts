@@ -59,7 +59,17 @@ export interface NetworkView {
   averageTrust: number;
   tasks: Record<TaskStatus, number>;
   /** In a federation: the same totals over every hub's agents and tasks this hub knows of (the fields above are its own). */
-  federation?: Omit<NetworkView, 'federation'> & { hubs: number };
+  federation?: Omit<NetworkView, 'federation' | 'validation'> & { hubs: number };
+  /** How this hub accepts results (docs/VALIDATION.md), and whether its sources of records work. */
+  validation?: ValidationView;
+}
+
+export interface ValidationView {
+  policy: 'credibility' | 'trust-sum';
+  /** The known-answer tasks' image (credibility policy): `unusable` with the reason when the hub could not pull it. */
+  spotCheck?: { image: string; status: 'checking' | 'ready' | 'unusable'; reason?: string; checkedAt?: number };
+  /** Agents the operator vouches for (--trusted-agents), as configured. */
+  trustedAgents: number;
 }
 
 /** What an agent receives from POST /v1/work. */

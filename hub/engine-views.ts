@@ -56,8 +56,9 @@ function waitingReason(state: EngineState, task: Task): string | undefined {
     held += 1;
   }
   const reason = explainWaiting(task, state.capacity, { holders: agentIds.length, exclude }).reason;
-  if (held === 0) return reason;
-  return `${reason}; ${held} more agent${held === 1 ? '' : 's'} may not run users' tasks yet (on probation, running known-answer tasks until their record counts; caught lying; or awaiting the operator's approval)`;
+  const problem = state.spotCheckProblem === undefined ? '' : `; ${state.spotCheckProblem}`;
+  if (held === 0) return reason + problem;
+  return `${reason}; ${held} more agent${held === 1 ? '' : 's'} may not run users' tasks yet (on probation, running known-answer tasks until their record counts; caught lying; or awaiting the operator's approval)${problem}`;
 }
 
 export function agentView(agent: Agent): AgentView {

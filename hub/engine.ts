@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
-import { createSigner, loadOrCreateKeyFile, type Signer, Verifier } from '../keys/index.ts';
-import { digestOf, type Envelope, type MessageType, type Opened, open, ReplayGuard, type Resources, seal } from '../protocol/index.ts';
+import { createSigner, loadOrCreateKeyFile, type Signer, VerifyPool } from '../keys/index.ts';
+import { digestOf, type Envelope, type MessageType, type Opened, openOffThread, ReplayGuard, type Resources, seal } from '../protocol/index.ts';
 import {
   newTask,
   type Agent,
@@ -25,16 +25,18 @@ import {
   transition,
   type ValidationPolicy,
   validationPolicy,
+  vouchFor,
+  withdrawVouch,
   withStartingReplicas,
 } from '../src/core/index.ts';
 import { addressBlock } from './engine-address.ts';
 import { createRegistrationGate, type PowChallenge, type RegistrationGate } from './engine-registration.ts';
-import { makeSpotCheck, type SpotCheckOptions, startSpotCheck } from './engine-spot-check.ts';
-import { assignmentIdOf, closeAssignment, recordPlan, type RoundContext, settleRound } from './engine-rounds.ts';
+import { makeSpotCheck, type SpotCheckImageStatus, type SpotCheckImageWatch, type SpotCheckOptions, startSpotCheck, watchSpotCheckImage } from './engine-spot-check.ts';
+import { assignmentIdOf, closeAssignment, recordPlan, recordResultIn, resultIntake, type RoundContext, settleRound } from './engine-rounds.ts';
 import { EngineState, Transaction } from './engine-state.ts';
-import type { AgentView, HubEngine, HubEvent, NetworkView, RegistryAuth, TaskFilter, TaskView, WorkGrant } from './engine-types.ts';
+import type { AgentView, HubEngine, HubEvent, NetworkView, RegistryAuth, TaskFilter, TaskView, ValidationView, WorkGrant } from './engine-types.ts';
 import type { Verdict } from './federation/federation.ts';
-import { withDecider } from './federated/decider.ts';
+import { adoptTask, resumeRounds } from './federated/deciding.ts';
 import { imageInvalidEntry, type OutboxItem } from './federated/entries.ts';
 import { agentView, listTasks, networkView, taskView } from './engine-views.ts';
 import {
@@ -78,6 +80,8 @@ export interface HubEngineComponents {
   clock?: () => number;
   /** Uniform in [0, 1): spot-check and cross-check draws (credibility policy); Math.random by default. */
   random?: () => number;
+  /** Where the engine reports what the operator must know (the spot-check image unusable); hub/main.ts logs it. */
+  log?: (level: 'error' | 'info', message: string, fields?: Record<string, unknown>) => void;
 }
 
 export interface HubEngineOptions {
@@ -103,7 +107,12 @@ export interface HubEngineOptions {
    * Known-answer tasks (credibility policy only): the image they run on. Without it the hub makes
    * none (and no agent can leave probation, so a credibility hub is configured with one: hub/config.ts).
    */
-  spotCheck?: SpotCheckOptions;
+  spotCheck?: SpotCheckOptions & { /** How often an unusable image is validated again, ms (default 60 s). */ retryMs?: number };
+  /**
+   * Agents (node ids or public keys) the operator vouches for: they hold a verified record from
+   * their registration (core: vouchFor), lost for good at their first wrong result.
+   */
+  trustedAgents?: readonly string[];
   /** Registration gates: a proof of work of `powBits` bits from new keys (0: none); operator approval of new agents. */
   registration?: { powBits?: number; approve?: boolean };
   /** Placement diversity (core: mayHoldReplica): no two replicas of a task in one address block, none on its submitter's key. */
@@ -193,7 +202,10 @@ class Engine implements HubEngineControl {
   private readonly params: CoreParams;
   private readonly policy: ValidationPolicy;
   private readonly validator: ImageValidator;
-  private readonly verifier = new Verifier();
+  private readonly spotCheckImage?: SpotCheckImageWatch;
+  private readonly trusted: ReadonlySet<string>;
+  /** Verifies envelopes on worker threads, so the event loop keeps answering (keys/verify-pool.ts). */
+  private readonly verifier = new VerifyPool();
   private readonly replay: ReplayGuard;
   private readonly listeners = new Set<(event: HubEvent) => void>();
   private readonly validations = new Set<Promise<void>>();
@@ -225,6 +237,15 @@ class Engine implements HubEngineControl {
       { docker: components.docker, clock: this.clock },
       { concurrency: options.validationConcurrency, ...(options.imageCacheMs === undefined ? {} : { cacheMs: options.imageCacheMs }) },
     );
+    this.trusted = new Set((options.trustedAgents ?? []).map((id) => id.toLowerCase()));
+    const spotCheck = options.spotCheck;
+    if (spotCheck !== undefined && this.params.validation.policy === 'credibility') {
+      const log = components.log;
+      this.spotCheckImage = watchSpotCheckImage(
+        { validator: this.validator, clock: this.clock, onChange: (status) => this.spotCheckImageChanged(status, log) },
+        { image: spotCheck.image, retryMs: spotCheck.retryMs ?? 60_000 },
+      );
+    }
   }
 
   /** Known once started (the key is loaded by start()). */
@@ -254,6 +275,8 @@ class Engine implements HubEngineControl {
     this.store = store;
     this.stopping = new AbortController();
     this.startedAt = this.clock();
+    await this.applyTrustedAgents();
+    this.spotCheckImage?.start(this.stopping.signal);
     // Validations cut short by the last stop (or a crash) start over.
     for (const task of this.state.tasks.values()) if (task.status === 'validating' && this.state.decides(task)) this.validate(task);
     if (this.options.tickMs > 0) this.schedule();
@@ -265,10 +288,10 @@ class Engine implements HubEngineControl {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.stopping.abort(new EngineStoppedError());
-    await Promise.allSettled([...this.validations]);
+    await Promise.allSettled([...this.validations, this.spotCheckImage?.settled()]);
     await this.ticking.catch(() => undefined);
     this.store = undefined;
-    await store.close();
+    await Promise.all([store.close(), this.verifier.close()]);
   }
 
   subscribe(listener: (event: HubEvent) => void): () => void {
@@ -279,7 +302,7 @@ class Engine implements HubEngineControl {
   // --- agents ----------------------------------------------------------------------------------
 
   async registerAgent(envelope: unknown, meta: { address: string }): Promise<{ agent: AgentView; created: boolean }> {
-    const opened = this.open(envelope, 'agent.register', true);
+    const opened = await this.open(envelope, 'agent.register', true);
     const block = addressBlock(meta.address);
     const now = this.clock();
     const { name, resources } = opened.body;
@@ -290,7 +313,7 @@ class Engine implements HubEngineControl {
       const agent: Agent = { ...this.newAgent(opened, name, resources, now), addressBlock: block };
       return this.options.registration?.approve === true ? { ...agent, pending: true } : agent;
     };
-    const agent: Agent = before === undefined ? fresh() : { ...before, name, total: resources, addressBlock: block };
+    const agent: Agent = this.withTrust(before === undefined ? fresh() : { ...before, name, total: resources, addressBlock: block });
     const tx = this.begin();
     tx.agent(agent);
     await this.commit(tx);
@@ -316,10 +339,36 @@ class Engine implements HubEngineControl {
   }
 
   async heartbeat(envelope: unknown): Promise<AgentView> {
-    const opened = this.open(envelope, 'agent.heartbeat', true);
+    const opened = await this.open(envelope, 'agent.heartbeat', true);
     const view = await this.recordHeartbeat(opened, this.registered(opened.nodeId));
     this.link?.relay(opened.envelope);
     return view;
+  }
+
+  /** The agent with the operator's grant of a record when it is a trusted agent, without it when no longer (core: vouchFor). */
+  private withTrust(agent: Agent): Agent {
+    const listed = this.trusted.has(agent.id) || this.trusted.has(agent.publicKey.toLowerCase());
+    const stats = listed ? vouchFor(agent.stats, this.params.credibility) : withdrawVouch(agent.stats);
+    return stats === agent.stats ? agent : { ...agent, stats };
+  }
+
+  /** At start: the trusted agents already registered get their grant, those no longer listed lose it. */
+  private async applyTrustedAgents(): Promise<void> {
+    const tx = this.begin();
+    for (const agent of this.state.agents.values()) {
+      const after = this.withTrust(agent);
+      if (after !== agent) tx.agent(after);
+    }
+    await this.commit(tx);
+  }
+
+  private spotCheckImageChanged(status: SpotCheckImageStatus, log: HubEngineComponents['log']): void {
+    this.state.spotCheckProblem =
+      status.status === 'unusable'
+        ? `the hub cannot run spot-checks: its spot-check image ${status.image} is unusable (${status.reason ?? 'no reason given'}), so no agent can leave probation; make the image available to the hub's Docker engine, set --spot-check-image, or list the operator's agents in --trusted-agents`
+        : undefined;
+    if (status.status === 'unusable') log?.('error', `spot-check image ${status.image} is unusable: ${status.reason ?? 'no reason given'}; no known-answer tasks until it is (validated again every minute)`, { spotCheckImage: status.image });
+    else if (status.status === 'ready') log?.('info', `spot-check image ${status.image} is ready`, { spotCheckImage: status.image });
   }
 
   private newAgent(opened: Opened, name: string, resources: Resources, now: number): Agent {
@@ -345,7 +394,7 @@ class Engine implements HubEngineControl {
   }
 
   async requestWork(envelope: unknown): Promise<WorkGrant | null> {
-    const opened = this.open(envelope, 'work.request', true);
+    const opened = await this.open(envelope, 'work.request', true);
     const agent = this.registered(opened.nodeId);
     if (!agent.active) throw new AgentInactiveError(agent.id);
     // Not approved yet by the operator: nothing, not even a spot-check.
@@ -377,6 +426,7 @@ class Engine implements HubEngineControl {
   private spotCheckFor(agent: Agent, tx: Transaction): Assignment | undefined {
     const options = this.options.spotCheck;
     if (options === undefined || this.params.validation.policy !== 'credibility' || !this.state.deciding) return undefined;
+    if (this.spotCheckImage?.current().status !== 'ready') return undefined;
     if (!spotCheckDue(agent.stats, this.random, this.params)) return undefined;
     const now = this.clock();
     const { task } = makeSpotCheck(options, this.identity.nodeId, now);
@@ -392,7 +442,7 @@ class Engine implements HubEngineControl {
   }
 
   async submitResult(envelope: unknown): Promise<{ assignmentId: string; duplicate: boolean; task: TaskView }> {
-    const opened = this.open(envelope, 'result', false);
+    const opened = await this.open(envelope, 'result', false);
     const answer = await this.recordResult(opened);
     // Known-answer tasks stay this hub's: other hubs never learn which work was a test.
     if (!answer.duplicate && answer.task.kind !== 'spot-check') this.link?.relay(opened.envelope);
@@ -401,32 +451,25 @@ class Engine implements HubEngineControl {
 
   private async recordResult(opened: Opened<'result'>): Promise<{ assignmentId: string; duplicate: boolean; task: TaskView }> {
     const body = opened.body;
-    const assignment = this.state.assignments.get(body.assignmentId);
-    if (assignment === undefined) throw new AssignmentNotFoundError(body.assignmentId);
-    if (assignment.agentId !== opened.nodeId) throw new NotYourAssignmentError(assignment.id, opened.nodeId);
-    if (assignment.taskId !== body.taskId) throw new ResultMismatchError(assignment.id, body.taskId);
-    const ok = body.outcome === 'ok';
-    if (ok) checkDigest(body);
+    // The same intake as the simulated federated hub's (engine-rounds.ts resultIntake, recordResultIn).
+    const intake = resultIntake(this.state, opened, checkDigest);
+    if (intake.kind === 'unknown') throw new AssignmentNotFoundError(body.assignmentId);
+    const { assignment } = intake;
     const answer = (duplicate: boolean) => ({ assignmentId: assignment.id, duplicate, task: taskView(this.state, this.state.tasks.get(assignment.taskId) as Task) });
-
-    if (assignment.status === 'reported' || assignment.status === 'failed') {
-      const same = ok ? assignment.status === 'reported' && assignment.digest === body.digest : assignment.status === 'failed';
-      if (!same) throw new ResultConflictError(assignment.id);
-      return answer(true);
+    switch (intake.kind) {
+      case 'not-yours':
+        throw new NotYourAssignmentError(assignment.id, opened.nodeId);
+      case 'mismatch':
+        throw new ResultMismatchError(assignment.id, body.taskId);
+      case 'conflict':
+        throw new ResultConflictError(assignment.id);
+      case 'duplicate':
+        return answer(true);
+      case 'closed':
+        throw new AssignmentClosedError(assignment.id, assignment.status);
     }
-    if (assignment.status === 'expired' || assignment.status === 'cancelled') throw new AssignmentClosedError(assignment.id, assignment.status);
-
     const tx = this.begin();
-    const ctx = this.roundContext(tx, this.clock());
-    closeAssignment(
-      ctx,
-      assignment,
-      ok
-        ? { status: 'reported', digest: body.digest, result: opened.envelope }
-        : { status: 'failed', digest: null, reason: body.error ?? 'the agent reported a failure' },
-    );
-    tx.results.push({ assignmentId: assignment.id, envelope: opened.envelope });
-    settleRound(ctx, assignment.taskId);
+    recordResultIn(this.roundContext(tx, this.clock()), assignment, opened);
     await this.commit(tx);
     return answer(false);
   }
@@ -434,7 +477,7 @@ class Engine implements HubEngineControl {
   // --- tasks -----------------------------------------------------------------------------------
 
   async submitTask(envelope: unknown, registryAuth?: RegistryAuth): Promise<{ task: TaskView; created: boolean }> {
-    const opened = this.open(envelope, 'task.spec', false);
+    const opened = await this.open(envelope, 'task.spec', false);
     const existing = this.state.tasks.get(opened.id);
     if (existing !== undefined) return { task: taskView(this.state, existing), created: false };
     const now = this.clock();
@@ -473,10 +516,21 @@ class Engine implements HubEngineControl {
   }
 
   network(): NetworkView {
-    if (!this.state.federated) return networkView(this.state);
+    const validation = this.validationView();
+    if (!this.state.federated) return { ...networkView(this.state), validation };
     const self = this.state.selfId;
     // Its own: the agents that registered here, the tasks submitted here.
-    return networkView(this.state, { agent: (a) => a.addressBlock !== undefined, task: (t) => t.home === self });
+    return { ...networkView(this.state, { agent: (a) => a.addressBlock !== undefined, task: (t) => t.home === self }), validation };
+  }
+
+  /** How this hub accepts results, and whether its sources of records work. */
+  private validationView(): ValidationView {
+    const image = this.spotCheckImage?.current();
+    return {
+      policy: this.params.validation.policy,
+      ...(image === undefined ? {} : { spotCheck: image }),
+      trustedAgents: this.trusted.size,
+    };
   }
 
   // --- federation (hub/federation-bridge.ts, docs/FEDERATION.md) --------------------------------
@@ -532,14 +586,9 @@ class Engine implements HubEngineControl {
     this.running();
     this.state.deciding = true;
     const tx = this.begin();
-    const ctx = this.roundContext(tx, this.clock());
-    for (const task of [...this.state.tasks.values()]) {
-      if (!this.state.decides(task)) continue;
-      this.state.putTask(task); // back into the backlog if it waits for agents
-      settleRound(ctx, task.id); // results that arrived while decisions were held
-    }
+    const validating = resumeRounds(this.roundContext(tx, this.clock()));
     await this.commit(tx);
-    for (const task of this.state.tasks.values()) if (task.status === 'validating' && this.state.decides(task)) this.validate(task);
+    for (const id of validating) this.validate(this.state.tasks.get(id) as Task);
   }
 
   holdDeciding(): void {
@@ -547,11 +596,9 @@ class Engine implements HubEngineControl {
   }
 
   async adopt(taskId: string): Promise<boolean> {
-    const task = this.state.tasks.get(taskId);
-    if (task === undefined || isTerminal(task.status) || !this.state.deciding || this.state.decides(task)) return false;
     const tx = this.begin();
-    tx.task(withDecider(task, this.identity.nodeId));
-    settleRound(this.roundContext(tx, this.clock()), taskId);
+    // The same step as the simulated federated hub's (hub/federated/deciding.ts): the claim is logged with it.
+    if (!adoptTask(this.roundContext(tx, this.clock()), taskId)) return false;
     await this.commit(tx);
     const current = this.state.tasks.get(taskId);
     if (current?.status === 'validating') this.validate(current);
@@ -751,10 +798,11 @@ class Engine implements HubEngineControl {
     return { store: this.store, signer: this.signer };
   }
 
-  private open<T extends MessageType>(envelope: unknown, type: T, guardReplay: boolean): Opened<T> {
+  /** Opens what an agent or user sent; the signature is verified on the thread pool, so the event loop keeps serving. */
+  private open<T extends MessageType>(envelope: unknown, type: T, guardReplay: boolean): Promise<Opened<T>> {
     this.running();
     const { maxAgeMs, maxSkewMs } = this.options.freshness;
-    return open(envelope, {
+    return openOffThread(envelope, {
       verifier: this.verifier,
       expect: [type],
       now: this.clock(),

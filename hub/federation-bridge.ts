@@ -5,7 +5,6 @@ import { type Opened, open } from '../protocol/envelope.ts';
 import type { Envelope, MessageBody } from '../protocol/messages.ts';
 import { type CoreParams, isTerminal, type Task, validationPolicy } from '../src/core/index.ts';
 import type { HubEngineControl } from './engine.ts';
-import type { RoundContext } from './engine-rounds.ts';
 import type { HubEvent, NetworkView } from './engine-types.ts';
 import {
   createFederation,
@@ -18,13 +17,12 @@ import {
   type PeerView,
   type Verdict,
 } from './federation/index.ts';
-import { acceptDecider, type Applied, applyAnnounce, applyAssignment, applyDecision, applyStatus, assignmentReadiness } from './federated/apply.ts';
+import { type Applied, applyLogEntry, type LogEntryRules, voidedBy } from './federated/apply.ts';
 import { ContactBook } from './federated/contact.ts';
 import { deciderOf } from './federated/decider.ts';
-import { checkDecision } from './federated/decision-check.ts';
 import { EntryDeferredError } from './federated/errors.ts';
-import { hasQuorum } from './federated/fence.ts';
-import { judgeClaim, type LeaseView, shouldTakeOver } from './federated/takeover.ts';
+import { federationMembers, fenceAction, hasQuorum } from './federated/fence.ts';
+import { type LeaseView, orphans } from './federated/takeover.ts';
 
 /**
  * The hub engine in a federation (docs/FEDERATION.md, "The engine in a federation"): wires the
@@ -96,8 +94,13 @@ const CONTACT_POLL_MS = 200;
 /** How often the waiting status of the tasks this hub decides is told to the others, ms, and how many per entry at most. */
 const STATUS_EVERY_MS = 250;
 const STATUS_BATCH = 1000;
-/** How long a hub not heard from still counts among the members whose quorum is needed, in leases. */
-const MEMBER_WINDOW_LEASES = 5;
+/**
+ * After an entry was deferred (it depends on one not here yet: gossip reorders), how soon this hub
+ * syncs rather than wait for the next background sync, ms at most (a quarter lease when shorter).
+ * A deferred decision that waits a whole sync interval could let this hub take the task over as
+ * if its decider had decided nothing.
+ */
+const DEFERRED_RESYNC_MS = 5000;
 /** Until the first sync, how often the bridge looks for a connected hub, ms. */
 const RESUME_POLL_MS = 100;
 
@@ -110,12 +113,21 @@ export function createFederationBridge(components: FederationBridgeComponents, s
   const self = engine.identity.nodeId;
   const contacts = new ContactBook();
   const lease: LeaseView = { self, leaseMs: settings.leaseMs, contacts };
+  const rules: Omit<LogEntryRules, 'voided'> = {
+    verifier,
+    policy,
+    note: (what, detail) => {
+      if (what === 'refused-decision') log.warn('federation: refused a decision', { reason: detail });
+    },
+  };
   const nodeIds = new Map<string, string | null>();
   const timers: NodeJS.Timeout[] = [];
   let store: FederationLogStore | undefined;
   let federation: Federation | undefined;
   let draining: Promise<void> = Promise.resolve();
   let startedAt = 0;
+  /** Since when this hub has decided without a break (takeover.ts shouldTakeOver). */
+  let decidingSince = 0;
   let stopped = false;
   let takingOver = false;
   /** Tasks this hub decides whose waiting status changed since the last tellStatuses, and what was told of each. */
@@ -125,7 +137,7 @@ export function createFederationBridge(components: FederationBridgeComponents, s
   let fencing = false;
   /** Set once the first sync is done: the fence holds and resumes only after that. */
   let resumed = false;
-  let outOfQuorumSince: number | undefined;
+  let resync: NodeJS.Timeout | undefined;
   const allowNodes = settings.peerAllow === undefined || settings.peerAllow.length === 0 ? undefined : settings.peerAllow.flatMap((p) => nodeIdOfPeer(peerIdFromString(p)) ?? []);
 
   function nodeIdOfPeerId(peerId: string): string | null {
@@ -236,18 +248,19 @@ export function createFederationBridge(components: FederationBridgeComponents, s
    */
   async function onEntries(items: ReadonlyArray<{ opened: Opened; from: MessageSource }>): Promise<Array<Verdict | Error>> {
     // Verdicts a claim voids are read from the loser's log first: a transaction cannot wait.
-    const losers = await engine.transact((ctx) => items.map(({ opened }) => loserOf(ctx, opened)));
-    const voided = await Promise.all(items.map(({ opened }, i) => (losers[i] === undefined ? undefined : voidedDecision(losers[i], (opened.body as { taskId: string }).taskId))));
+    const claims = await engine.transact((ctx) => items.map(({ opened }) => voidedBy(ctx.state, opened)));
+    const voided = await Promise.all(claims.map(async (list) => new Map(await Promise.all(list.map(async ({ taskId, loser }) => [taskId, await voidedDecision(loser, taskId)] as const)))));
     const applied = await engine.transact((ctx) =>
       items.map(({ opened }, i): Applied | Error => {
         if (opened.nodeId === self) return 'ignore';
         try {
-          return applyEntry(ctx, opened, voided[i]);
+          return applyLogEntry(ctx, opened, { ...rules, voided: (taskId) => voided[i]?.get(taskId) });
         } catch (err) {
           return err instanceof Error ? err : new Error(String(err));
         }
       }),
     );
+    if (applied.includes('retry')) resyncSoon();
     return applied.map((outcome, i) => {
       const { opened, from } = items[i]!;
       if (outcome === 'retry') return new EntryDeferredError(`${opened.type} ${opened.id.slice(0, 16)}… from ${opened.nodeId} (via ${from.via})`);
@@ -256,48 +269,16 @@ export function createFederationBridge(components: FederationBridgeComponents, s
     });
   }
 
-  /** One hub's log entry applied to this hub's state, within a transaction. */
-  function applyEntry(ctx: RoundContext, opened: Opened, voided: MessageBody<'decision'> | undefined): Applied {
-    switch (opened.type) {
-      case 'task.announce':
-        return applyAnnounce(ctx, opened as Opened<'task.announce'>, verifier);
-      case 'task.status':
-        return applyStatus(ctx, opened.nodeId, (opened as Opened<'task.status'>).body);
-      case 'assignment': {
-        const { body } = opened as Opened<'assignment'>;
-        const task = ctx.state.tasks.get(body.taskId);
-        if (task === undefined) return 'retry';
-        const claim = judgeClaim(task, opened.nodeId);
-        if (claim === 'ignore') return 'ignore';
-        if (claim === 'takeover') acceptDecider(ctx, body.taskId, opened.nodeId, voided);
-        const ready = assignmentReadiness(ctx, body);
-        if (ready !== 'ready') return ready;
-        return applyAssignment(ctx, body);
-      }
-      case 'decision': {
-        const { body } = opened as Opened<'decision'>;
-        const task = ctx.state.tasks.get(body.taskId);
-        if (task === undefined) return 'retry';
-        const claim = judgeClaim(task, opened.nodeId);
-        if (claim === 'ignore') return 'ignore';
-        const check = checkDecision({ task, body, assignment: (id) => ctx.state.assignments.get(id), verifier, params: ctx.params, policy });
-        if (check.kind !== 'ok') {
-          if (check.kind === 'reject') log.warn('federation: refused a decision', { from: opened.nodeId, reason: check.reason });
-          return check.kind;
-        }
-        if (claim === 'takeover') acceptDecider(ctx, body.taskId, opened.nodeId, voided);
-        return applyDecision(ctx, body, check.results);
-      }
-      default:
-        return 'ignore';
-    }
-  }
-
-  /** When `opened` claims a task this hub holds as decided by a hub it outranks: that loser (fence.ts). */
-  function loserOf(ctx: RoundContext, opened: Opened): string | undefined {
-    if (opened.type !== 'assignment' && opened.type !== 'decision') return undefined;
-    const task = ctx.state.tasks.get((opened.body as { taskId: string }).taskId);
-    return task !== undefined && isTerminal(task.status) && judgeClaim(task, opened.nodeId) === 'takeover' ? deciderOf(task) : undefined;
+  /** One sync soon after a deferral (DEFERRED_RESYNC_MS), however many entries were deferred meanwhile. */
+  function resyncSoon(): void {
+    if (resync !== undefined || stopped) return;
+    resync = setTimeout(
+      () => {
+        resync = undefined;
+        if (!stopped) void federation?.syncNow().catch(() => undefined);
+      },
+      Math.min(DEFERRED_RESYNC_MS, Math.floor(settings.leaseMs / 4)),
+    ).unref();
   }
 
   /** The loser's decision on the task, from its log: the verdict a claim voids, whose trust steps are taken back. */
@@ -314,46 +295,45 @@ export function createFederationBridge(components: FederationBridgeComponents, s
   // ---- liveness, quorum and takeover ---------------------------------------------------------
 
   /**
-   * The federation's members, whose quorum this hub needs to decide (fence.ts): the allow list
-   * when there is one; otherwise the hubs it heard within the last MEMBER_WINDOW_LEASES leases, and
-   * none that sent it forgeries. A hub gone for longer stops counting: a federation that lost
-   * members for good decides again, and what a long partition lets both sides decide is settled by
-   * rank (fence.ts rule 2).
+   * The federation's members, whose quorum this hub needs to decide (fence.ts federationMembers):
+   * the allow list, or every hub whose log it holds or that is in its peer book, less those that
+   * sent it forgeries. Never forgotten by silence.
    */
-  function members(now: number): string[] {
-    const ids = new Set([self]);
-    if (allowNodes !== undefined) {
-      for (const id of allowNodes) ids.add(id);
-      return [...ids];
-    }
+  function members(): string[] {
+    if (allowNodes !== undefined) return federationMembers(self, [], new Set(), allowNodes);
     const fed = running().info();
+    const known = new Set(Object.keys(fed.heads));
+    const refused = new Set<string>();
     for (const p of fed.peers) {
       const id = nodeIdOfPeerId(p.peerId);
-      if (id === null || !p.hub || p.rejected > 0) continue;
-      if (!contacts.apartDuring(id, now - settings.leaseMs * MEMBER_WINDOW_LEASES, now)) ids.add(id);
+      if (id === null || !p.hub) continue;
+      if (p.rejected > 0) refused.add(id);
+      else known.add(id);
     }
-    return [...ids];
+    return federationMembers(self, known, refused);
+  }
+
+  function quorum(): boolean {
+    return hasQuorum(members(), [self, ...liveHubs()]);
   }
 
   /**
-   * The quorum fence (fence.ts rule 1): out of a quorum for a quarter of a lease, this hub stops
-   * deciding (so a cut-off home stops long before the others may take its tasks over, a lease
-   * after they lost it); back in one, it syncs first (to learn of any takeover), then decides again.
+   * The quorum fence (fence.ts rule 1), run right after each look at the peer book: out of a
+   * quorum, this hub stops deciding at once (a lease before the others may take its tasks over);
+   * back in one, it syncs first (to learn of any claim on its tasks), then decides again.
    */
   async function fence(): Promise<void> {
     if (fencing || stopped || !resumed) return;
     fencing = true;
     try {
-      const now = clock();
-      const quorum = hasQuorum(members(now), [self, ...liveHubs()]);
-      if (quorum) outOfQuorumSince = undefined;
-      else outOfQuorumSince ??= now;
-      if (engine.deciding && outOfQuorumSince !== undefined && now - outOfQuorumSince >= settings.leaseMs / 4) {
+      const action = fenceAction(engine.deciding, quorum());
+      if (action === 'hold') {
         engine.holdDeciding();
-        log.warn('federation: out of quorum, this hub stops deciding', { members: members(now).length, heard: liveHubs().length + 1 });
-      } else if (!engine.deciding && quorum) {
+        log.warn('federation: out of quorum, this hub stops deciding', { members: members().length, heard: liveHubs().length + 1 });
+      } else if (action === 'resume') {
         await running().syncNow({ directory: true }).catch(() => undefined);
-        if (stopped || !hasQuorum(members(clock()), [self, ...liveHubs()])) return;
+        if (stopped || !quorum()) return;
+        decidingSince = clock();
         await engine.resumeDeciding();
         log.info('federation: back in quorum, deciding again');
       }
@@ -379,23 +359,25 @@ export function createFederationBridge(components: FederationBridgeComponents, s
       .flatMap((p) => nodeIdOfPeerId(p.peerId) ?? []);
   }
 
-  /** Takes over the tasks of deciders silent for a lease, when this hub is the one to do it. */
+  /**
+   * Takes over the tasks of deciders silent for a lease, when this hub is the one to do it
+   * (takeover.ts orphans). It syncs first when there is any: the hubs it hears may hold a decision
+   * of the silent decider that gossip did not bring here, and a task decided so is not taken.
+   */
   async function takeOver(): Promise<void> {
     if (takingOver || stopped || !engine.deciding) return;
     takingOver = true;
     try {
-      const now = clock();
-      const live = liveHubs();
-      if (!hasQuorum(members(now), [self, ...live])) return;
-      const orphans = await engine.transact((ctx) => {
-        const out: string[] = [];
-        for (const task of ctx.state.tasks.values()) {
-          if (isTerminal(task.status)) continue;
-          if (shouldTakeOver(task, live, now, startedAt, lease)) out.push(task.id);
-        }
-        return out;
-      });
-      for (const id of orphans) {
+      const find = () => {
+        const now = clock();
+        const live = liveHubs();
+        return engine.transact((ctx) => orphans(ctx.state.tasks.values(), live, now, decidingSince, lease, engine.deciding, quorum()));
+      };
+      if ((await find()).length === 0) return;
+      await running().syncNow().catch(() => undefined);
+      if (stopped) return;
+      const ids = await find();
+      for (const id of ids) {
         if (await engine.adopt(id)) log.info('federation: took over a task whose decider fell silent', { task: id });
       }
     } catch (err) {
@@ -405,7 +387,7 @@ export function createFederationBridge(components: FederationBridgeComponents, s
     }
   }
 
-  /** A federated engine decides nothing until this hub has synced with a hub (or waited a lease for one). */
+  /** A federated engine decides nothing until this hub has synced with a hub (or waited a lease for one), and holds a quorum. */
   async function resumeWhenSynced(known: boolean): Promise<void> {
     const deadline = clock() + settings.leaseMs;
     while (known && !stopped && clock() < deadline) {
@@ -416,8 +398,14 @@ export function createFederationBridge(components: FederationBridgeComponents, s
       await new Promise((resolve) => setTimeout(resolve, RESUME_POLL_MS));
     }
     if (stopped) return;
-    await engine.resumeDeciding();
     resumed = true;
+    // Without a quorum it stays held: the fence resumes it once it hears one (after a sync).
+    if (!quorum()) {
+      log.warn('federation: synced, but out of quorum: not deciding yet', { members: members().length, heard: liveHubs().length + 1 });
+      return;
+    }
+    decidingSince = clock();
+    await engine.resumeDeciding();
     log.info('federation: deciding', { afterMs: clock() - startedAt });
   }
 
@@ -446,9 +434,13 @@ export function createFederationBridge(components: FederationBridgeComponents, s
       }
       startedAt = clock();
       void drain(); // what the last run committed and could not sign
-      timers.push(setInterval(observePeers, CONTACT_POLL_MS).unref());
+      timers.push(
+        setInterval(() => {
+          observePeers();
+          void fence();
+        }, CONTACT_POLL_MS).unref(),
+      );
       timers.push(setInterval(() => void tellStatuses(), STATUS_EVERY_MS).unref());
-      timers.push(setInterval(() => void fence(), CONTACT_POLL_MS).unref());
       const cutFile = process.env[CUT_FILE_ENV];
       if (cutFile !== undefined && cutFile !== '') {
         timers.push(
@@ -464,6 +456,7 @@ export function createFederationBridge(components: FederationBridgeComponents, s
 
     async stop() {
       stopped = true;
+      clearTimeout(resync);
       unsubscribe?.();
       for (const t of timers.splice(0)) clearInterval(t);
       await draining;

@@ -60,8 +60,16 @@ function urlOf(address: AddressInfo): string {
  */
 export async function startHub(config: HubConfig, options: StartHubOptions = {}): Promise<RunningHub> {
   const federated = config.federation.listen.length > 0;
+  let app: FastifyInstance | undefined;
+  // The engine may report before the HTTP server (and its logger) exists: those lines wait for it.
+  const early: Array<(ready: FastifyInstance) => void> = [];
+  const log = (level: 'error' | 'info', message: string, fields?: Record<string, unknown>): void => {
+    const line = (ready: FastifyInstance) => ready.log[level]({ component: 'validation', ...fields }, message);
+    if (app === undefined) early.push(line);
+    else line(app);
+  };
   const engine = createHubEngine(
-    { docker: new Dockerode() },
+    { docker: new Dockerode(), log },
     {
       dataDir: config.dataDir,
       params: config.params,
@@ -71,6 +79,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
       imageCacheMs: config.imageCacheMs,
       federated,
       ...(config.spotCheckImage === undefined ? {} : { spotCheck: { image: config.spotCheckImage } }),
+      trustedAgents: config.trustedAgents,
       registration: config.registration,
       placementDiversity: config.placementDiversity,
       ...(options.keyPassphrase === undefined ? {} : { keyPassphrase: options.keyPassphrase }),
@@ -79,7 +88,6 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
   const metrics = createHubMetrics(engine);
   await engine.start();
 
-  let app: FastifyInstance | undefined;
   let federation: FederationBridge | undefined;
   try {
     if (federated) {
@@ -103,6 +111,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
       log: config.logLevel === 'silent' ? false : { level: config.logLevel, stream: options.logStream ?? process.stderr },
       ...(federation === undefined ? {} : { federation }),
     });
+    for (const line of early.splice(0)) line(app);
     await federation?.start();
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (err) {

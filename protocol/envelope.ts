@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { nodeIdOf, type Signer } from '../keys/keypair.ts';
 import type { Verifier } from '../keys/verifier.ts';
@@ -133,6 +133,32 @@ export interface OpenOptions<T extends MessageType> {
  * header, body schema, signature, freshness, replay. Throws EnvelopeError naming the reason.
  */
 export function open<T extends MessageType = MessageType>(input: unknown, options: OpenOptions<T>): Opened<T> {
+  const checked = check(input, options);
+  return opened(checked, options.verifier.verify(checked.message.signer, checked.bytes, checked.sig), options);
+}
+
+/**
+ * open(), with the signature verified on libuv's thread pool (Verifier.verifyOffThread): for a
+ * server whose one JavaScript thread should parse and answer while other cores verify. The same
+ * checks in the same order; freshness and replay are judged when the verdict is in.
+ */
+export async function openOffThread<T extends MessageType = MessageType>(input: unknown, options: OpenOptions<T>): Promise<Opened<T>> {
+  const checked = check(input, options);
+  return opened(checked, await options.verifier.verifyOffThread(checked.message.signer, checked.bytes, checked.sig), options);
+}
+
+interface Checked {
+  type: MessageType;
+  message: Static<typeof Header>;
+  payload: string;
+  /** The signature as sent (hex) and as bytes. */
+  sigHex: string;
+  sig: Buffer;
+  bytes: Uint8Array;
+}
+
+/** Everything open() checks before the signature. */
+function check<T extends MessageType>(input: unknown, options: OpenOptions<T>): Checked {
   let raw = input;
   if (typeof raw === 'string') {
     if (raw.length > MAX_ANY_PAYLOAD * 2) throw new EnvelopeError(E.OVERSIZED, `envelope of ${raw.length} characters is larger than any message may be`);
@@ -169,10 +195,13 @@ export function open<T extends MessageType = MessageType>(input: unknown, option
   const bodyCheck = bodyChecks[type];
   if (!bodyCheck.Check(message.body)) throw new EnvelopeError(E.INVALID_BODY, `${type} body ${firstError(bodyCheck, message.body)}`);
 
-  const bytes = signedBytes(type, payload);
-  if (!options.verifier.verify(message.signer, bytes, Buffer.from(sig, 'hex'))) {
-    throw new EnvelopeError(E.BAD_SIGNATURE, `signature does not verify for ${type} from ${message.signer.slice(0, 16)}…`);
-  }
+  return { type, message, payload, sigHex: sig, sig: Buffer.from(sig, 'hex'), bytes: signedBytes(type, payload) };
+}
+
+/** The rest of open() once the signature's verdict is known. */
+function opened<T extends MessageType>(checked: Checked, verified: boolean, options: OpenOptions<T>): Opened<T> {
+  const { type, message, payload, sigHex, bytes } = checked;
+  if (!verified) throw new EnvelopeError(E.BAD_SIGNATURE, `signature does not verify for ${type} from ${message.signer.slice(0, 16)}…`);
   if (options.now !== undefined) {
     const maxAge = options.maxAgeMs ?? 120_000;
     const maxSkew = options.maxSkewMs ?? 30_000;
@@ -195,7 +224,7 @@ export function open<T extends MessageType = MessageType>(input: unknown, option
     get id() {
       return (id ??= createHash('sha256').update(bytes).digest('hex'));
     },
-    envelope: { payload, sig },
+    envelope: { payload, sig: sigHex },
   };
 }
 

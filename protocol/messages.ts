@@ -159,7 +159,8 @@ export const MessageBodies = {
   /**
    * A hub's word on tasks it decides that wait for agents (docs/FEDERATION.md): each `pending` or
    * `in_queue` at `round`, so every hub shows the status its decider shows. A log entry; one per
-   * batch of changes.
+   * batch of changes. Signed by a hub that outranks a task's decider, it is that hub's claim on
+   * the task (a takeover, logged at once).
    */
   'task.status': Type.Object(
     {
@@ -167,7 +168,8 @@ export const MessageBodies = {
         Type.Object(
           {
             taskId: ContentId,
-            status: Type.Union([Type.Literal('pending'), Type.Literal('in_queue')]),
+            /** `in_progress`: no status to show, only a takeover's claim (docs/FEDERATION.md, section 8). */
+            status: Type.Union([Type.Literal('pending'), Type.Literal('in_queue'), Type.Literal('in_progress')]),
             round: Type.Integer({ minimum: 0 }),
           },
           closed,

@@ -15,13 +15,16 @@ import {
   type Task,
   transition,
   trustScoreOf,
+  type ValidationPolicy,
 } from '../../src/core/index.ts';
 import { assignmentIdOf, newAgentRecord } from '../engine.ts';
 import { carryOut, closeAssignment, failRound, type RoundContext } from '../engine-rounds.ts';
 import type { Verdict } from '../federation/federation.ts';
 import { deciderOf, withDecider } from './decider.ts';
+import { checkDecision } from './decision-check.ts';
 import { VERDICT_POLICIES } from './entries.ts';
 import { reopened, revertTrust } from './fence.ts';
+import { judgeClaim } from './takeover.ts';
 
 /**
  * How a hub follows the tasks other hubs decide: their announcements, assignments and decisions,
@@ -51,22 +54,37 @@ export function applyAnnounce(ctx: RoundContext, opened: Opened<'task.announce'>
 const WAITING = new Set(['validating', 'pending', 'in_queue']);
 
 /**
- * The decider's word on tasks of its that wait for agents (`task.status`): each shown here as
- * there. Only a task `decider` decides, only for the round named, and only while the task still
- * waits here (an assignment or a decision, which come after it in the decider's log, moves it on).
- * A task not known here yet is passed over: its announcement, earlier in the same log, is on its way.
+ * A `task.status` entry: the decider's word on tasks of its that wait for agents, each shown here
+ * as there, only for the round named and only while the task still waits here (an assignment or a
+ * decision, which come after it in the decider's log, moves it on). Signed by a hub that outranks
+ * a task's decider (takeover.ts judgeClaim), it is first that hub's claim on the task: it becomes
+ * the decider here (and a verdict of the loser's is voided: acceptDecider, with `voided`). A task
+ * not known here yet is retried: its announcement is on its way (in the same log for its decider,
+ * in its home's for a claimant).
  */
-export function applyStatus(ctx: RoundContext, decider: string, body: MessageBody<'task.status'>): Applied {
+export function applyStatus(ctx: RoundContext, sender: string, body: MessageBody<'task.status'>, voided?: (taskId: string) => MessageBody<'decision'> | undefined): Applied {
   let changed = false;
+  let unknown = false;
   for (const { taskId, status, round } of body.tasks) {
-    const task = ctx.state.tasks.get(taskId);
-    if (task === undefined || deciderOf(task) !== decider) continue;
-    if (task.round !== round || !WAITING.has(task.status) || task.status === status) continue;
+    let task = ctx.state.tasks.get(taskId);
+    if (task === undefined) {
+      unknown = true;
+      continue;
+    }
+    const claim = judgeClaim(task, sender);
+    if (claim === 'ignore') continue;
+    if (claim === 'takeover') {
+      acceptDecider(ctx, taskId, sender, voided?.(taskId));
+      task = ctx.state.tasks.get(taskId) as Task;
+      changed = true;
+    }
+    if (status === 'in_progress' || task.round !== round || !WAITING.has(task.status) || task.status === status) continue;
     let next = task.status === 'validating' ? transition(task, 'pending', ctx.now) : task;
     if (next.status !== status) next = transition(next, status, ctx.now);
     ctx.tx.task(next);
     changed = true;
   }
+  if (unknown) return 'retry';
   return changed ? 'accept' : 'ignore';
 }
 
@@ -178,4 +196,86 @@ export function applyDecision(ctx: RoundContext, body: MessageBody<'decision'>, 
   };
   carryOut(ctx, task, decision, reported);
   return 'accept';
+}
+
+/** The tasks a logged entry speaks of as their decider would: each a claim when its signer outranks their decider. */
+export function claimedTasks(opened: Opened): string[] {
+  switch (opened.type) {
+    case 'assignment':
+    case 'decision':
+      return [(opened.body as { taskId: string }).taskId];
+    case 'task.status':
+      return (opened.body as MessageBody<'task.status'>).tasks.map((t) => t.taskId);
+    default:
+      return [];
+  }
+}
+
+/**
+ * The verdicts `opened` would void here (fence.ts rule 2): each task it claims that is terminal
+ * here by the decision of a hub it outranks, with that loser. The caller reads each loser's
+ * decision from its copy of the loser's log (I/O, outside the transaction) for applyLogEntry.
+ */
+export function voidedBy(state: RoundContext['state'], opened: Opened): Array<{ taskId: string; loser: string }> {
+  return claimedTasks(opened).flatMap((taskId) => {
+    const task = state.tasks.get(taskId);
+    return task !== undefined && isTerminal(task.status) && judgeClaim(task, opened.nodeId) === 'takeover' ? [{ taskId, loser: deciderOf(task) }] : [];
+  });
+}
+
+export interface LogEntryRules {
+  verifier: Verifier;
+  /** This federation's validation policy (decision-check.ts). */
+  policy: ValidationPolicy;
+  /** The loser's decision on a task whose verdict a claim voids (from voidedBy). */
+  voided: (taskId: string) => MessageBody<'decision'> | undefined;
+  /** An entry of a hub the decider outranks, ignored; a decision refused, with why. */
+  note?: (what: 'ignored-claim' | 'refused-decision', detail: string) => void;
+}
+
+/**
+ * One other hub's log entry applied to this hub's state, within a transaction: the whole of what
+ * a hub does with an entry (hub/federation-bridge.ts, and the simulated hub of
+ * simulations/federated/, call this one function). A claim is judged by rank before anything
+ * else (takeover.ts judgeClaim); a decision is checked (decision-check.ts) before it is applied.
+ */
+export function applyLogEntry(ctx: RoundContext, opened: Opened, rules: LogEntryRules): Applied {
+  switch (opened.type) {
+    case 'task.announce':
+      return applyAnnounce(ctx, opened as Opened<'task.announce'>, rules.verifier);
+    case 'task.status':
+      return applyStatus(ctx, opened.nodeId, (opened as Opened<'task.status'>).body, rules.voided);
+    case 'assignment': {
+      const { body } = opened as Opened<'assignment'>;
+      const task = ctx.state.tasks.get(body.taskId);
+      if (task === undefined) return 'retry';
+      const claim = judgeClaim(task, opened.nodeId);
+      if (claim === 'ignore') {
+        rules.note?.('ignored-claim', `${opened.type} of ${opened.nodeId} on ${body.taskId}`);
+        return 'ignore';
+      }
+      if (claim === 'takeover') acceptDecider(ctx, body.taskId, opened.nodeId, rules.voided(body.taskId));
+      const ready = assignmentReadiness(ctx, body);
+      return ready === 'ready' ? applyAssignment(ctx, body) : ready;
+    }
+    case 'decision': {
+      const { body } = opened as Opened<'decision'>;
+      const task = ctx.state.tasks.get(body.taskId);
+      if (task === undefined) return 'retry';
+      const claim = judgeClaim(task, opened.nodeId);
+      if (claim === 'ignore') {
+        rules.note?.('ignored-claim', `${opened.type} of ${opened.nodeId} on ${body.taskId}`);
+        return 'ignore';
+      }
+      const check = checkDecision({ task, body, assignment: (id) => ctx.state.assignments.get(id), verifier: rules.verifier, params: ctx.params, policy: rules.policy });
+      if (check.kind !== 'ok') {
+        if (check.kind === 'reject') rules.note?.('refused-decision', check.reason);
+        return check.kind;
+      }
+      if (claim === 'takeover') acceptDecider(ctx, body.taskId, opened.nodeId, rules.voided(body.taskId));
+      return applyDecision(ctx, body, check.results);
+    }
+    default:
+      return 'ignore';
+  }
 }

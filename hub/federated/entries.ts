@@ -10,8 +10,12 @@ import type { LoggedType } from '../federation/federation.ts';
 
 export type Unnumbered<T extends LoggedType> = Omit<MessageBody<T>, 'seq'>;
 
-/** What the engine's outbox holds: the entries that must survive a crash (a `task.status` is only news: the bridge logs it). */
-type OutboxType = Exclude<LoggedType, 'task.status'>;
+/**
+ * What the engine's outbox holds: the entries that must survive a crash. A waiting task's
+ * `task.status` is only news (the bridge logs it); a takeover's claim (takeover.ts claimEntry) is a
+ * `task.status` too, and goes through the outbox.
+ */
+type OutboxType = LoggedType;
 
 /** One entry waiting in the engine's outbox (store sublevel `outbox`) to be signed into the log. */
 export type OutboxItem = { [T in OutboxType]: { type: T; body: Unnumbered<T> } }[OutboxType];

@@ -1,5 +1,5 @@
-import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { publicKeyObject, Verifier } from '../../keys/verifier.ts';
+import { createHash } from 'node:crypto';
+import { Verifier } from '../../keys/verifier.ts';
 import { signedBytes } from '../../protocol/envelope.ts';
 import { isMessageType, type Envelope } from '../../protocol/messages.ts';
 
@@ -20,8 +20,6 @@ import { isMessageType, type Envelope } from '../../protocol/messages.ts';
 export class BatchVerifier extends Verifier {
   private readonly verified = new Map<string, string>();
   private readonly maxVerified: number;
-  /** Imported keys for the thread pool (the base class keeps its own cache private). */
-  private readonly keys = new Map<string, KeyObject>();
 
   constructor(options: { maxKeys?: number; maxVerified?: number } = {}) {
     super(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys });
@@ -44,33 +42,17 @@ export class BatchVerifier extends Verifier {
     const queue = (envelope: unknown, depth: number): void => {
       const job = parse(envelope);
       if (job === undefined) return;
-      jobs.push(this.verifyOffThread(job.signer, job.bytes, job.sig));
+      jobs.push(this.verifyAndRemember(job.signer, job.bytes, job.sig));
       if (depth === 0) for (const inner of nested(job.body, job.type)) queue(inner, 1);
     };
     for (const envelope of envelopes) queue(envelope, 0);
     await Promise.all(jobs);
   }
 
-  private verifyOffThread(publicKeyHex: string, message: Uint8Array, signature: Buffer): Promise<void> {
+  private async verifyAndRemember(publicKeyHex: string, message: Uint8Array, signature: Buffer): Promise<void> {
     const key = memoKey(publicKeyHex, signature);
-    if (this.verified.has(key)) return Promise.resolve();
-    let keyObject = this.keys.get(publicKeyHex);
-    if (keyObject === undefined) {
-      try {
-        keyObject = publicKeyObject(Buffer.from(publicKeyHex, 'hex'));
-      } catch {
-        return Promise.resolve(); // not a point on the curve: open() says so
-      }
-      if (this.keys.size >= 10_000) this.keys.delete(this.keys.keys().next().value!);
-      this.keys.set(publicKeyHex, keyObject);
-    }
-    const publicKey = keyObject;
-    return new Promise((resolve) => {
-      cryptoVerify(null, message, publicKey, signature, (err, ok) => {
-        if (err === null && ok) this.remember(key, digest(message));
-        resolve();
-      });
-    });
+    if (this.verified.has(key)) return;
+    if (await this.verifyOffThread(publicKeyHex, message, signature)) this.remember(key, digest(message));
   }
 
   private remember(key: string, messageDigest: string): void {

@@ -115,11 +115,21 @@ export function createHubMetrics(engine: Pick<HubEngineControl, 'network' | 'sta
     },
   });
 
+  // Bounded: routes are patterns (unmatched URLs share one), methods and statuses few.
+  const seriesOf = new Map<string, { count: { inc(): void }; time: { observe(value: number): void } }>();
   return {
     registry,
     observeRequest(method, route, status, seconds) {
-      requests.inc({ method, route, status: String(status) });
-      latency.observe({ method, route }, seconds);
+      // The labelled series, looked up once per (method, route, status) instead of hashing the
+      // labels on every answer: a busy hub answers thousands of heartbeats a second.
+      const key = `${method} ${route} ${status}`;
+      let series = seriesOf.get(key);
+      if (series === undefined) {
+        series = { count: requests.labels(method, route, String(status)), time: latency.labels(method, route) };
+        seriesOf.set(key, series);
+      }
+      series.count.inc();
+      series.time.observe(seconds);
     },
     observeError({ code }) {
       if (code.startsWith('ENVELOPE_')) rejections.inc({ code });

@@ -1,5 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { rateLimitKey } from '../engine-address.ts';
 import { rateLimited } from './errors.ts';
 
 export interface RateLimitSettings {
@@ -45,6 +46,7 @@ export async function installRateLimits(app: FastifyInstance, settings: RateLimi
     max: settings.perAddress,
     timeWindow: settings.windowMs,
     cache: 100_000,
+    keyGenerator: (request: FastifyRequest) => rateLimitKey(request.ip),
     // The x-ratelimit-* headers on every answer cost more than the limiting itself; a client
     // learns its limit from the 429 (with retry-after) when it meets it.
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },

@@ -118,6 +118,7 @@ const AgentStatsSchema = Type.Object(
     consecutiveValid: Type.Integer(),
     spotChecksPassed: Type.Optional(Type.Integer({ description: 'known-answer tasks answered right' })),
     spotChecksFailed: Type.Optional(Type.Integer({ description: 'known-answer tasks answered wrong: more than 0 is a proven liar' })),
+    vouched: Type.Optional(Type.Boolean({ description: 'true: the operator vouches for it (--trusted-agents); false: it lost that with a wrong result' })),
   },
   closed,
 );
@@ -163,6 +164,26 @@ export const NetworkViewSchema = Type.Object(
       Type.Object(
         { hubs: Type.Integer({ description: 'hubs this one knows of, itself included' }), ...networkTotals },
         { ...closed, description: 'in a federation: the totals over every hub this one knows of; the fields beside are its own' },
+      ),
+    ),
+    validation: Type.Optional(
+      Type.Object(
+        {
+          policy: Type.Union([Type.Literal('credibility'), Type.Literal('trust-sum')]),
+          spotCheck: Type.Optional(
+            Type.Object(
+              {
+                image: Type.String(),
+                status: Type.Union([Type.Literal('checking'), Type.Literal('ready'), Type.Literal('unusable')]),
+                reason: Type.Optional(Type.String({ description: 'why the hub could not pull it: no known-answer task, so no agent leaves probation, until it can' })),
+                checkedAt: Type.Optional(Millis),
+              },
+              { ...closed, description: 'the known-answer tasks\' image (credibility policy)' },
+            ),
+          ),
+          trustedAgents: Type.Integer({ description: 'agents the operator vouches for (--trusted-agents)' }),
+        },
+        { ...closed, description: 'how this hub accepts results (docs/VALIDATION.md), and whether its sources of records work' },
       ),
     ),
   },

@@ -17,24 +17,26 @@ import {
   withStartingReplicas,
 } from '../../src/core/index.ts';
 import { checkDigest, newAgentRecord } from '../../hub/engine.ts';
-import { closeAssignment, recordPlan, type RoundContext, settleRound } from '../../hub/engine-rounds.ts';
+import { closeAssignment, recordPlan, recordResultIn, resultIntake, type RoundContext, settleRound } from '../../hub/engine-rounds.ts';
 import { EngineState, Transaction } from '../../hub/engine-state.ts';
-import { acceptDecider, type Applied, applyAnnounce, applyAssignment, applyDecision, assignmentReadiness } from '../../hub/federated/apply.ts';
+import { type Applied, applyLogEntry, voidedBy } from '../../hub/federated/apply.ts';
 import { ContactBook } from '../../hub/federated/contact.ts';
-import { deciderOf, withDecider } from '../../hub/federated/decider.ts';
-import { checkDecision } from '../../hub/federated/decision-check.ts';
+import { adoptTask, resumeRounds } from '../../hub/federated/deciding.ts';
 import type { OutboxItem } from '../../hub/federated/entries.ts';
-import { judgeClaim, type LeaseView, shouldTakeOver } from '../../hub/federated/takeover.ts';
+import { federationMembers, fenceAction, hasQuorum } from '../../hub/federated/fence.ts';
+import { type LeaseView, orphans } from '../../hub/federated/takeover.ts';
 
 /**
  * One federated hub in virtual time: the engine's state (hub/engine-state.ts: EngineState and
- * Transaction, with its outbox) driven by the hub's real federation rules (hub/federated/: apply,
- * decision-check, takeover, contact; hub/engine-rounds.ts: settleRound) and the core. What is
- * simulated is only what the hub does with I/O: the store (records stay in memory), the
- * federation transport (log entries are handed over by simulations/federated/network.ts) and the
- * engine's plumbing (its private scheduling pass, result intake, takeover pass and resume), which
- * is mirrored here step for step from hub/engine.ts and hub/federation-bridge.ts, because those
- * are methods of I/O-bound classes that cannot be called without a store and a libp2p node.
+ * Transaction, with its outbox) driven by the very steps the hub runs: result intake
+ * (hub/engine-rounds.ts resultIntake, recordResultIn), a log entry applied (hub/federated/apply.ts
+ * applyLogEntry, voidedBy), resuming and taking over (hub/federated/deciding.ts resumeRounds,
+ * adoptTask), the quorum fence and its members (hub/federated/fence.ts fenceAction,
+ * federationMembers, hasQuorum), the takeover pass (hub/federated/takeover.ts orphans), and the
+ * core. What is simulated is only what the hub does with I/O: the store (records stay in memory),
+ * the federation transport (log entries are handed over by fed-world.ts), the timers that call
+ * these steps, and the engine's scheduling pass (hub/engine.ts pass: the same core calls and
+ * recordPlan, without its optional placement diversity).
  *
  * Log entries are not signed (the transport's signatures are not the federation's rules); the
  * envelopes inside them are real: the submitter's task spec and the agents' results, which
@@ -42,14 +44,14 @@ import { judgeClaim, type LeaseView, shouldTakeOver } from '../../hub/federated/
  */
 
 /** A log entry as the engine's onMessage sees it: who signed it, when, and its numbered body. */
-export type LoggedEntry = Pick<Opened<'task.announce' | 'assignment' | 'decision'>, 'type' | 'nodeId' | 'ts' | 'id'> & {
-  body: MessageBody<'task.announce'> | MessageBody<'assignment'> | MessageBody<'decision'>;
+export type LoggedEntry = Pick<Opened<'task.announce' | 'task.status' | 'assignment' | 'decision'>, 'type' | 'nodeId' | 'ts' | 'id'> & {
+  body: MessageBody<'task.announce'> | MessageBody<'task.status'> | MessageBody<'assignment'> | MessageBody<'decision'>;
   seq: number;
 };
 
 export interface FedHubListener {
-  /** An entry this hub signed into its log (to be gossiped). */
-  originated(hub: FedHub, entry: LoggedEntry): void;
+  /** An entry this hub signed into its log (to be gossiped); a decision with the round it ended. */
+  originated(hub: FedHub, entry: LoggedEntry, round: number | undefined): void;
 }
 
 export interface FedHubOptions {
@@ -69,6 +71,8 @@ export class FedHub {
   readonly policy: ValidationPolicy;
   readonly state: EngineState;
   contacts = new ContactBook();
+  /** The hubs it knows of (the bridge's log heads and peer book: durable, kept over a restart). */
+  readonly known = new Set<string>();
   /** Log entries archived here, every origin, in the order they were archived. */
   readonly archive: LoggedEntry[] = [];
   readonly #archived = new Set<string>();
@@ -78,6 +82,8 @@ export class FedHub {
   #seq = 0;
   up = true;
   startedAt = 0;
+  /** Since when it has decided without a break (the bridge's decidingSince). */
+  decidingSince = 0;
   /** Whether it synced since it (re)started (the bridge's `resumed`): decisions are held until then. */
   synced = true;
   /** Entries the engine refused or could not place yet, for the report. */
@@ -115,14 +121,22 @@ export class FedHub {
   /** As the engine's commit: the outbox is signed into the log (here: numbered and archived) at once. */
   #commit(tx: Transaction, now: number): void {
     if (tx.empty) return;
-    for (const { item } of tx.changes().outbox ?? []) this.#originate(item, now);
+    const items = (tx.changes().outbox ?? []).map(({ item }) => item);
+    // A transaction that ends a round and plans the next (a tick) logs the new round's assignments
+    // too: the decision was about the round before the task's current one.
+    const replanned = new Set(items.flatMap((i) => (i.type === 'assignment' ? [i.body.taskId] : [])));
+    for (const item of items) {
+      const taskId = item.type === 'decision' ? item.body.taskId : undefined;
+      const round = taskId === undefined ? undefined : (this.state.tasks.get(taskId)?.round ?? 0) - (replanned.has(taskId) ? 1 : 0);
+      this.#originate(item, now, round);
+    }
   }
 
-  #originate(item: OutboxItem, now: number): void {
+  #originate(item: OutboxItem, now: number, round: number | undefined): void {
     const seq = ++this.#seq;
     const entry: LoggedEntry = { type: item.type, nodeId: this.id, ts: now, id: `${this.id}/${seq}`, seq, body: { ...item.body, seq } as LoggedEntry['body'] };
     this.#archive(entry);
-    this.#listener.originated(this, entry);
+    this.#listener.originated(this, entry, round);
   }
 
   #archive(entry: LoggedEntry): void {
@@ -168,21 +182,22 @@ export class FedHub {
     return next;
   }
 
-  /** POST /v1/results, or a result gossiped from another hub (hub/engine.ts recordResult). */
+  /** POST /v1/results, or a result gossiped from another hub (hub/engine.ts recordResult: the same intake). */
   recordResult(opened: Opened<'result'>, now: number): ResultAnswer {
-    const body = opened.body;
-    const assignment = this.state.assignments.get(body.assignmentId);
-    if (assignment === undefined) return 'unknown';
-    if (assignment.agentId !== opened.nodeId || assignment.taskId !== body.taskId) return 'refused';
-    const ok = body.outcome === 'ok';
-    if (ok) checkDigest(body);
-    if (assignment.status === 'reported' || assignment.status === 'failed') return 'duplicate';
-    if (assignment.status === 'expired' || assignment.status === 'cancelled') return 'closed';
-    this.#transact(now, (ctx) => {
-      closeAssignment(ctx, assignment, ok ? { status: 'reported', digest: body.digest, result: opened.envelope } : { status: 'failed', digest: null, reason: body.error ?? 'the agent reported a failure' });
-      ctx.tx.results.push({ assignmentId: assignment.id, envelope: opened.envelope });
-      settleRound(ctx, assignment.taskId);
-    });
+    const intake = resultIntake(this.state, opened, checkDigest);
+    switch (intake.kind) {
+      case 'unknown':
+        return 'unknown';
+      case 'not-yours':
+      case 'mismatch':
+      case 'conflict':
+        return 'refused';
+      case 'duplicate':
+        return 'duplicate';
+      case 'closed':
+        return 'closed';
+    }
+    this.#transact(now, (ctx) => recordResultIn(ctx, intake.assignment, opened));
     return 'accepted';
   }
 
@@ -234,7 +249,7 @@ export class FedHub {
     }
   }
 
-  // ---- the federation bridge (hub/federation-bridge.ts onMessage, takeOver, resume) ------------
+  // ---- the federation bridge (hub/federation-bridge.ts onEntries, fence, takeOver, resumeWhenSynced) ----
 
   /**
    * A log entry from another hub, by gossip or sync. Archived unless the engine defers it
@@ -243,7 +258,20 @@ export class FedHub {
   receive(entry: LoggedEntry, now: number): Applied {
     if (this.#archived.has(entry.id)) return 'ignore';
     if (entry.nodeId === this.id) return 'ignore';
-    const applied = this.#apply(entry, now);
+    this.known.add(entry.nodeId);
+    const opened = entry as unknown as Opened;
+    // As the bridge: the verdicts a claim voids are read from the loser's log (here: the archive) first.
+    const voided = new Map(voidedBy(this.state, opened).map(({ taskId, loser }) => [taskId, this.#lastDecision(loser, taskId)]));
+    const applied = this.#transact(now, (ctx) =>
+      applyLogEntry(ctx, opened, {
+        verifier: this.#verifier,
+        policy: this.policy,
+        voided: (taskId) => voided.get(taskId),
+        note: (what) => {
+          if (what === 'ignored-claim') this.counts.ignoredClaims++;
+        },
+      }),
+    );
     if (applied === 'retry') this.counts.deferred++;
     else {
       if (applied === 'reject') this.counts.rejected++;
@@ -252,99 +280,51 @@ export class FedHub {
     return applied;
   }
 
-  #apply(entry: LoggedEntry, now: number): Applied {
-    const opened = entry as unknown as Opened;
-    switch (entry.type) {
-      case 'task.announce':
-        return this.#transact(now, (ctx) => applyAnnounce(ctx, opened as Opened<'task.announce'>, this.#verifier));
-      case 'assignment': {
-        const body = entry.body as MessageBody<'assignment'>;
-        return this.#claimed(now, entry, body.taskId, (ctx, task, claim) => {
-          if (claim === 'takeover') acceptDecider(ctx, body.taskId, entry.nodeId, this.#lastDecision(task));
-          const ready = assignmentReadiness(ctx, body);
-          if (ready !== 'ready') return ready;
-          return applyAssignment(ctx, body);
-        });
-      }
-      case 'decision': {
-        const body = entry.body as MessageBody<'decision'>;
-        return this.#claimed(now, entry, body.taskId, (ctx, task, claim) => {
-          const check = checkDecision({ task, body, assignment: (id) => ctx.state.assignments.get(id), verifier: this.#verifier, params: ctx.params, policy: this.policy });
-          if (check.kind !== 'ok') return check.kind;
-          if (claim === 'takeover') acceptDecider(ctx, body.taskId, entry.nodeId, this.#lastDecision(task));
-          return applyDecision(ctx, body, check.results);
-        });
-      }
-    }
-  }
-
-  /** A message about a known task from a hub that may claim it; an unknown task waits, a claim that loses is counted and dropped. */
-  #claimed(now: number, entry: LoggedEntry, taskId: string, change: (ctx: RoundContext, task: Task, claim: 'decider' | 'takeover') => Applied): Applied {
-    return this.#transact(now, (ctx) => {
-      const task = ctx.state.tasks.get(taskId);
-      if (task === undefined) return 'retry';
-      const claim = judgeClaim(task, entry.nodeId);
-      if (claim === 'ignore') {
-        this.counts.ignoredClaims++;
-        return claim;
-      }
-      return change(ctx, task, claim);
-    });
-  }
-
-  /** The decider's last decision on `task` as this hub's copy of its log holds it: what a takeover voids. */
-  #lastDecision(task: Task): MessageBody<'decision'> | undefined {
-    const decider = deciderOf(task);
+  /** `loser`'s last decision on `taskId` as this hub's copy of its log holds it: what a claim voids. */
+  #lastDecision(loser: string, taskId: string): MessageBody<'decision'> | undefined {
     for (let i = this.archive.length - 1; i >= 0; i--) {
       const e = this.archive[i] as LoggedEntry;
-      if (e.type === 'decision' && e.nodeId === decider && (e.body as MessageBody<'decision'>).taskId === task.id) return e.body as MessageBody<'decision'>;
+      if (e.type === 'decision' && e.nodeId === loser && (e.body as MessageBody<'decision'>).taskId === taskId) return e.body as MessageBody<'decision'>;
     }
     return undefined;
   }
 
+  /** Whether it hears a quorum of its members (hub/federation-bridge.ts quorum: every hub it knows of). */
+  hasQuorum(live: readonly string[]): boolean {
+    return hasQuorum(federationMembers(this.id, this.known, new Set()), [this.id, ...live]);
+  }
+
   /**
-   * The bridge's quorum fence (hub/federation-bridge.ts fence, hub/federated/fence.ts rule 1), run
-   * every 200 ms: out of a quorum for a quarter of a lease, this hub stops deciding; back in one, it
-   * syncs first (`syncNow`: to learn of any takeover), then decides again. Only once it has resumed
-   * after its start.
+   * The bridge's quorum fence (hub/federation-bridge.ts fence: fence.ts fenceAction), run after
+   * each look at the peers: out of quorum it holds at once; back in one, it syncs first (`syncNow`:
+   * to learn of any claim), then decides again. Only once it has resumed after its start.
    */
   fence(quorum: boolean, now: number, syncNow: () => void): void {
     if (!this.synced) return;
-    if (quorum) this.#outOfQuorumSince = undefined;
-    else this.#outOfQuorumSince ??= now;
-    if (this.state.deciding && this.#outOfQuorumSince !== undefined && now - this.#outOfQuorumSince >= this.#leaseMs / 4) {
+    const action = fenceAction(this.state.deciding, quorum);
+    if (action === 'hold') {
       this.state.deciding = false;
       this.counts.fenced++;
-    } else if (!this.state.deciding && quorum) {
+    } else if (action === 'resume') {
       syncNow();
       this.resumeDeciding(now);
     }
   }
 
-  #outOfQuorumSince: number | undefined = undefined;
-
-  /** The bridge's takeover pass: tasks of deciders silent for a lease, when this hub is the one to take them. */
-  takeOver(live: readonly string[], quorum: boolean, now: number): number {
-    if (!this.state.deciding || !quorum) return 0;
-    const orphans: string[] = [];
-    for (const task of this.state.tasks.values()) {
-      if (isTerminal(task.status) || task.spec.privateRegistry === true) continue;
-      if (shouldTakeOver(task, live, now, this.startedAt, this.lease)) orphans.push(task.id);
-    }
+  /** The bridge's takeover pass (takeover.ts orphans; a sync first when there is any; then the engine's adopt for each). */
+  takeOver(live: readonly string[], quorum: () => boolean, now: number, syncNow: () => void): number {
+    const find = () => orphans(this.state.tasks.values(), live, now, this.decidingSince, this.lease, this.state.deciding, quorum());
+    if (find().length === 0) return 0;
+    syncNow();
     let taken = 0;
-    for (const id of orphans) if (this.#adopt(id, now)) taken++;
+    for (const id of find()) if (this.#adopt(id, now)) taken++;
     this.counts.takeovers += taken;
     return taken;
   }
 
-  /** hub/engine.ts adopt. */
+  /** hub/engine.ts adopt: deciding.ts adoptTask, then the image check. */
   #adopt(taskId: string, now: number): boolean {
-    const task = this.state.tasks.get(taskId);
-    if (task === undefined || isTerminal(task.status) || !this.state.deciding || this.state.decides(task)) return false;
-    this.#transact(now, (ctx) => {
-      ctx.tx.task(withDecider(task, this.id));
-      settleRound(ctx, taskId);
-    });
+    if (!this.#transact(now, (ctx) => adoptTask(ctx, taskId))) return false;
     this.#validated(taskId, now);
     return true;
   }
@@ -359,28 +339,25 @@ export class FedHub {
     this.up = true;
     this.startedAt = now;
     this.synced = false;
-    this.#outOfQuorumSince = undefined;
     this.state.deciding = false;
   }
 
-  /** The first sync after a start (or a lease with nobody to sync with): hub/federation-bridge.ts resumeWhenSynced. */
-  firstSynced(now: number): void {
+  /**
+   * The first sync after a start (or a lease with nobody to sync with): hub/federation-bridge.ts
+   * resumeWhenSynced; it decides only with a quorum (else the fence resumes it once it has one).
+   */
+  firstSynced(now: number, quorum: boolean): void {
     if (this.synced) return;
     this.synced = true;
-    this.resumeDeciding(now);
+    if (quorum) this.resumeDeciding(now);
   }
 
-  /** hub/engine.ts resumeDeciding. */
+  /** hub/engine.ts resumeDeciding: deciding.ts resumeRounds, then the image checks. */
   resumeDeciding(now: number): void {
     if (this.state.deciding) return;
     this.state.deciding = true;
-    this.#transact(now, (ctx) => {
-      for (const task of [...this.state.tasks.values()]) {
-        if (!this.state.decides(task)) continue;
-        this.state.putTask(task);
-        settleRound(ctx, task.id);
-      }
-    });
-    for (const task of [...this.state.tasks.values()]) if (task.status === 'validating' && this.state.decides(task)) this.#validated(task.id, now);
+    this.decidingSince = now;
+    const validating = this.#transact(now, (ctx) => resumeRounds(ctx));
+    for (const id of validating) this.#validated(id, now);
   }
 }

@@ -5,7 +5,6 @@ import type { MessageBody, Resources } from '../../protocol/messages.ts';
 import { type CoreParams, isTerminal, type ValidationPolicy } from '../../src/core/index.ts';
 import { VERDICT_POLICIES } from '../../hub/federated/entries.ts';
 import { deciderOf } from '../../hub/federated/decider.ts';
-import { hasQuorum } from '../../hub/federated/fence.ts';
 import { Random } from '../harness/random.ts';
 import { Simulation } from '../harness/simulation.ts';
 import { FedHub, type LoggedEntry } from './fed-hub.ts';
@@ -82,9 +81,10 @@ const POLL_MS = 1000;
 const HEARTBEAT_MS = 30_000;
 const TICK_MS = 1000;
 const SAMPLE_CONVERGENCE_MS = 250;
-/** hub/federation-bridge.ts: the quorum fence runs every CONTACT_POLL_MS; members are the hubs heard within MEMBER_WINDOW_LEASES leases. */
+/** hub/federation-bridge.ts: the peers are looked at and the quorum fence run every CONTACT_POLL_MS. */
 const FENCE_MS = 200;
-const MEMBER_WINDOW_LEASES = 5;
+/** hub/federation-bridge.ts DEFERRED_RESYNC_MS. */
+const DEFERRED_RESYNC_MS = 5000;
 
 interface SimAgent {
   signer: Signer;
@@ -135,7 +135,7 @@ export class FedWorld {
     this.#nonceRng = root.stream();
     const keyRng = root.stream();
     const leaseMs = options.leaseS * 1000;
-    const listener = { originated: (hub: FedHub, entry: LoggedEntry) => this.#originated(hub, entry) };
+    const listener = { originated: (hub: FedHub, entry: LoggedEntry, round: number | undefined) => this.#originated(hub, entry, round) };
     for (let i = 0; i < options.hubs; i++) {
       const id = `hub-${String(i).padStart(2, '0')}`;
       this.hubs.push(new FedHub({ id, params: options.params, policy: options.policy, verifier: this.verifier, leaseMs, listener }));
@@ -178,21 +178,43 @@ export class FedWorld {
     }
   }
 
-  #originated(hub: FedHub, entry: LoggedEntry): void {
+  #originated(hub: FedHub, entry: LoggedEntry, round: number | undefined): void {
     if (entry.type === 'decision') {
       const body = entry.body as MessageBody<'decision'>;
-      const task = hub.state.tasks.get(body.taskId);
-      this.decisions.push({ origin: hub.id, taskId: body.taskId, round: task?.round ?? 0, outcome: body.outcome, policy: body.policy, digest: body.digest, at: this.sim.now });
+      this.decisions.push({ origin: hub.id, taskId: body.taskId, round: round ?? 0, outcome: body.outcome, policy: body.policy, digest: body.digest, at: this.sim.now });
     }
-    this.#gossip(hub, (to) => to.receive(entry, this.sim.now));
+    this.#gossip(hub, (to) => this.#receive(to, entry));
   }
 
-  /** Anti-entropy: `to` fetches every entry `from` archived that it has not. */
+  /** An entry handed to `to`; one it defers makes it sync soon (hub/federation-bridge.ts resyncSoon). */
+  #receive(to: FedHub, entry: LoggedEntry): void {
+    if (to.receive(entry, this.sim.now) === 'retry') this.#resyncSoon(to);
+  }
+
+  readonly #resyncing = new Set<string>();
+
+  #resyncSoon(hub: FedHub): void {
+    if (this.#resyncing.has(hub.id)) return;
+    this.#resyncing.add(hub.id);
+    this.sim.after(Math.min(DEFERRED_RESYNC_MS, Math.floor((this.options.leaseS * 1000) / 4)), () => {
+      this.#resyncing.delete(hub.id);
+      if (hub.up) for (const peer of this.#peersOf(hub)) this.#sync(hub, peer);
+    });
+  }
+
+  /** Anti-entropy: `to` fetches every entry `from` archived that it has not (#pull). */
   #sync(to: FedHub, from: FedHub): void {
     if (!this.connected(to, from)) return;
+    this.#pull(to, from);
+    if (to.synced) return;
+    // The first sync after a start is with every hub it can reach (the bridge's syncNow), then it decides.
+    for (const peer of this.#peersOf(to)) if (peer !== from) this.#pull(to, peer);
+    to.firstSynced(this.sim.now, this.#quorum(to));
+  }
+
+  #pull(to: FedHub, from: FedHub): void {
     this.counts.syncs++;
-    for (const entry of from.archive) if (!to.hasArchived(entry.id)) to.receive(entry, this.sim.now);
-    to.firstSynced(this.sim.now);
+    for (const entry of from.archive) if (!to.hasArchived(entry.id)) this.#receive(to, entry);
   }
 
   /** Contact books see every change of connectivity at once (the bridge polls every 200 ms). */
@@ -200,20 +222,19 @@ export class FedWorld {
     const now = this.sim.now;
     for (const hub of this.hubs) {
       if (!hub.up) continue;
-      for (const other of this.hubs) if (other !== hub) hub.contacts.observe({ nodeId: other.id, connected: this.connected(hub, other), lastSeen: now }, now);
+      for (const other of this.hubs) {
+        if (other === hub) continue;
+        const connected = this.connected(hub, other);
+        hub.contacts.observe({ nodeId: other.id, connected, lastSeen: now }, now);
+        if (connected) hub.known.add(other.id);
+      }
     }
   }
 
-  /**
-   * Whether `hub` hears a quorum of the members (hub/federation-bridge.ts members: itself and the
-   * hubs it heard within the last five leases).
-   */
+  /** Whether `hub` hears a quorum of its members (hub/federation-bridge.ts quorum: every hub it knows of). */
   #quorum(hub: FedHub): boolean {
     if (!this.options.quorum) return true;
-    const now = this.sim.now;
-    const window = this.options.leaseS * 1000 * MEMBER_WINDOW_LEASES;
-    const members = [hub.id, ...this.hubs.filter((h) => h !== hub && !hub.contacts.apartDuring(h.id, now - window, now)).map((h) => h.id)];
-    return hasQuorum(members, [hub.id, ...this.#peersOf(hub).map((h) => h.id)]);
+    return hub.hasQuorum(this.#peersOf(hub).map((h) => h.id));
   }
 
   /** After connectivity changed: observe it, and sync every pair that can talk (a new connection syncs). */
@@ -286,7 +307,7 @@ export class FedWorld {
     hub.resetContacts();
     this.#connectivityChanged();
     // Nobody to sync with within a lease: it decides anyway (hub/federation-bridge.ts resumeWhenSynced).
-    this.sim.after(this.options.leaseS * 1000, () => hub.up && hub.firstSynced(this.sim.now));
+    this.sim.after(this.options.leaseS * 1000, () => hub.up && hub.firstSynced(this.sim.now, this.#quorum(hub)));
     this.#watchConvergence('hub-restarted', [hub.id], (this.sim.now - since) / 1000);
   }
 
@@ -414,7 +435,11 @@ export class FedWorld {
       this.sim.after(TICK_MS, () => tick(hub));
     };
     const takeover = (hub: FedHub): void => {
-      if (hub.up) hub.takeOver(this.#peersOf(hub).map((h) => h.id), this.#quorum(hub), this.sim.now);
+      if (hub.up) {
+        hub.takeOver(this.#peersOf(hub).map((h) => h.id), () => this.#quorum(hub), this.sim.now, () => {
+          for (const peer of this.#peersOf(hub)) this.#pull(hub, peer);
+        });
+      }
       this.sim.after(Math.max(200, Math.floor((o.leaseS * 1000) / 4)), () => takeover(hub));
     };
     const sync = (): void => {

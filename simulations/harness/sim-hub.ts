@@ -2,6 +2,7 @@ import type { Resources, TaskSpecBody } from '../../protocol/messages.ts';
 import {
   newTask,
   type Agent,
+  type AgentStats,
   type Assignment,
   Backlog,
   CapacityIndex,
@@ -12,6 +13,7 @@ import {
   type SchedulingPolicy,
   type SpotCheckVerdict,
   type Task,
+  type TrustChange,
   type ValidationPolicy,
   type WaitReason,
   afterFailedRound,
@@ -30,11 +32,12 @@ import {
   recordAssignments,
   roundOutcome,
   selectActiveQueue,
-  startingReplicas,
+  withStartingReplicas,
   statsAfterDecision,
   roundResource,
   transition,
 } from '../../src/core/index.ts';
+import { removeFrom } from './lists.ts';
 
 /**
  * The hub, simulated: the same state a hub keeps (tasks, agents, assignments, the backlog and the
@@ -85,7 +88,8 @@ export interface AgentInit {
 /** An agent and its open assignments. */
 interface Held {
   agent: Agent;
-  open: Set<Assignment>;
+  /** In the order they were issued (an agent holds a few: an array beats a set). */
+  open: Assignment[];
   /** Its index entry lags its record (#touch): a release or a trust change not filed yet. */
   stale: boolean;
 }
@@ -98,11 +102,13 @@ export class SimHub {
   readonly validation: ValidationPolicy;
   readonly tasks = new Map<string, Task>();
   readonly agents = new Map<string, Agent>();
+  /** The agents in the map's order: what health checks walk (an array's walk allocates nothing). */
+  readonly #agentList: Agent[] = [];
   readonly assignments = new Map<string, Assignment>();
   readonly index = new CapacityIndex();
   readonly backlog: Backlog;
   /** Open (assigned or running) assignments: what health checks for deadlines. */
-  readonly open = new Map<string, Assignment>();
+  readonly open = new Set<Assignment>();
   /** Each agent with its open assignments (what expires when it goes silent): one lookup for both. */
   readonly #held = new Map<string, Held>();
   /**
@@ -123,6 +129,20 @@ export class SimHub {
   /** Tasks in status in_queue: the active queue of the last pass that still waits for agents. */
   readonly #inQueue = new Set<string>();
   #nextAssignment = 0;
+  /**
+   * The voters of the decision being made, and lookups that try them first (made once, not per
+   * decision). Only a cache: an agent not among them is looked up.
+   */
+  #voters: Held[] = [];
+  readonly #heldOf = (id: string): Held | undefined => {
+    const voters = this.#voters;
+    for (let i = 0; i < voters.length; i++) if ((voters[i] as Held).agent.id === id) return voters[i];
+    return this.#held.get(id);
+  };
+  readonly #agentOf = (id: string): Agent | undefined => this.#heldOf(id)?.agent;
+  readonly #trustOf = (id: string): number => (this.#agentOf(id) as Agent).trust;
+  readonly #currentTrustOf = (id: string): number | undefined => this.#agentOf(id)?.trust;
+  readonly #statsOf = (id: string): AgentStats | undefined => this.#agentOf(id)?.stats;
 
   constructor(options: SimHubOptions) {
     this.params = options.params;
@@ -155,8 +175,12 @@ export class SimHub {
       stats: { valid: 0, invalid: 0, consecutiveValid: 0 },
     };
     if (init.addressBlock !== undefined) agent.addressBlock = init.addressBlock;
+    const previous = this.agents.get(agent.id);
+    // As the map keeps it: a registration again takes the old one's place.
+    if (previous === undefined) this.#agentList.push(agent);
+    else this.#agentList[this.#agentList.indexOf(previous)] = agent;
     this.agents.set(agent.id, agent);
-    this.#held.set(agent.id, { agent, open: new Set(), stale: false });
+    this.#held.set(agent.id, { agent, open: [], stale: false });
     this.index.upsert(agent);
     return agent;
   }
@@ -216,12 +240,12 @@ export class SimHub {
   /** Health: silent agents go inactive and their open assignments expire; late assignments expire. */
   checkHealth(now: number): void {
     this.#flush();
-    for (const agent of findInactiveAgents(this.agents.values(), now, this.params)) {
+    for (const agent of findInactiveAgents(this.#agentList, now, this.params)) {
       agent.active = false;
       this.index.upsert(agent);
       this.counts.inactiveAgents++;
       const held = this.#held.get(agent.id);
-      if (held !== undefined) for (const assignment of [...held.open]) this.#expire(assignment, now, `agent ${agent.id} went inactive`);
+      if (held !== undefined) for (const assignment of held.open.slice()) this.#expire(assignment, now, `agent ${agent.id} went inactive`);
     }
     // findExpiredAssignments collects before anything expires, so closing while iterating is safe.
     for (const assignment of findExpiredAssignments(this.open.values(), now)) this.#expire(assignment, now, 'no result before the deadline');
@@ -239,7 +263,10 @@ export class SimHub {
     const queue = selectActiveQueue(this.backlog, this.index, this.params.scheduling.activeQueueSize, now, this.scheduling);
     const eligible = this.#diversity || this.params.validation.policy === 'credibility' ? (task: Task, agentId: string, alongside: readonly string[]) => this.#eligible(task, agentId, alongside) : undefined;
     const plan = planAssignments({ queue, index: this.index, openAssignments: (id) => this.#openReplicas(id), params: this.params, now, eligible });
-    const made: Array<[Assignment, string]> = [];
+    // What the listener hears of once the pass is recorded: each assignment and its task (as the
+    // pass leaves it: the in_queue moves below never touch a task that got assignments).
+    const made: Assignment[] = [];
+    const madeFor: Task[] = [];
     // A task's planned assignments come one after the other (planAssignments plans a task at once).
     const planned = plan.assignments;
     for (let first = 0; first < planned.length; ) {
@@ -252,12 +279,14 @@ export class SimHub {
         const p = planned[next] as PlannedAssignment;
         const assignment = this.#open(task, p.agentId, round, p.reserved, p.deadline, now);
         ids.push(assignment.id);
-        made.push([assignment, taskId]);
+        made.push(assignment);
       }
       first = next;
-      this.#set(recordAssignments(task, ids, now));
+      const recorded = this.#set(recordAssignments(task, ids, now));
+      for (let i = 0; i < ids.length; i++) madeFor.push(recorded);
     }
-    const queued = new Set(queue.map((t) => t.id));
+    const queued = new Set<string>();
+    for (let i = 0; i < queue.length; i++) queued.add((queue[i] as Task).id);
     for (const id of this.#inQueue) {
       const task = this.tasks.get(id);
       if (!queued.has(id) && task?.status === 'in_queue') this.#set(transition(task, 'pending', now, 'left the active queue'));
@@ -267,7 +296,8 @@ export class SimHub {
       if (task.status === 'pending') this.#set(transition(task, 'in_queue', now));
     }
     this.counts.assignments += made.length;
-    for (const [assignment, taskId] of made) this.#listener.assigned?.(assignment, this.#task(taskId));
+    const assigned = this.#listener.assigned;
+    if (assigned !== undefined) for (let i = 0; i < made.length; i++) assigned.call(this.#listener, made[i] as Assignment, madeFor[i] as Task);
     return made.length;
   }
 
@@ -281,8 +311,8 @@ export class SimHub {
     total.cpu = roundResource(total.cpu + reserved.cpu);
     total.ramGb = roundResource(total.ramGb + reserved.ramGb);
     this.assignments.set(assignment.id, assignment);
-    this.open.set(assignment.id, assignment);
-    held.open.add(assignment);
+    this.open.add(assignment);
+    held.open.push(assignment);
     return assignment;
   }
 
@@ -339,13 +369,13 @@ export class SimHub {
   #close(assignment: Assignment, status: Assignment['status'], reason?: string): void {
     assignment.status = status;
     if (reason !== undefined) assignment.reason = reason;
-    this.open.delete(assignment.id);
+    this.open.delete(assignment);
     const held = this.#held.get(assignment.agentId);
     if (held === undefined) {
       this.index.release(assignment.agentId, assignment.reserved);
       return;
     }
-    held.open.delete(assignment);
+    removeFrom(held.open, assignment);
     // As subtractResources computes it (and the index's release), in place; the index hears of it at the #flush.
     const total = held.agent.reserved;
     total.cpu = Math.max(0, roundResource(total.cpu - assignment.reserved.cpu));
@@ -397,18 +427,16 @@ export class SimHub {
     }
     // The voters, looked up once: the policy, the trust changes and the track records all ask for them.
     const voters: Held[] = [];
-    for (const a of reported) {
-      const held = this.#held.get(a.agentId);
-      if (held === undefined) throw new Error(`simulation bug: unknown agent ${a.agentId}`);
+    for (let i = 0; i < reported.length; i++) {
+      const agentId = (reported[i] as Assignment).agentId;
+      const held = this.#held.get(agentId);
+      if (held === undefined) throw new Error(`simulation bug: unknown agent ${agentId}`);
       voters.push(held);
     }
-    const findHeld = (id: string): Held | undefined => {
-      for (const held of voters) if (held.agent.id === id) return held;
-      return this.#held.get(id);
-    };
-    const find = (id: string): Agent | undefined => findHeld(id)?.agent;
-    const votes = collectVotes(reported, (id) => (find(id) as Agent).trust);
-    const context = { task: inProgress, currentTrust: (id: string) => find(id)?.trust, agent: find, random: this.#random };
+    this.#voters = voters;
+    const find = this.#agentOf;
+    const votes = collectVotes(reported, this.#trustOf);
+    const context = { task: inProgress, currentTrust: this.#currentTrustOf, agent: find, random: this.#random };
     const decision = this.validation.decide(votes, context);
     if (decision.outcome === 'undecided') {
       // More replicas in the same round: the task stays in_progress and goes back to the backlog.
@@ -418,15 +446,17 @@ export class SimHub {
     }
     const completed = transition(inProgress, 'completed', now);
     this.counts.decisions++;
-    for (const change of decision.trustChanges) {
-      const held = findHeld(change.agentId);
+    const changes = decision.trustChanges;
+    for (let i = 0; i < changes.length; i++) {
+      const change = changes[i] as TrustChange;
+      const held = this.#heldOf(change.agentId);
       if (held === undefined) throw new Error(`simulation bug: unknown agent ${change.agentId}`);
       // At the bounds of the trust range a change changes nothing: the index need not hear of it.
       if (held.agent.trust === change.after) continue;
       held.agent.trust = change.after;
       this.#touch(held);
     }
-    for (const [id, stats] of statsAfterDecision(decision, (agentId) => find(agentId)?.stats)) (find(id) as Agent).stats = stats;
+    for (const [id, stats] of statsAfterDecision(decision, this.#statsOf)) (find(id) as Agent).stats = stats;
     this.#cancelOpen(completed);
     if (decision.outcome === 'validated') {
       const validated = transition(completed, 'validated', now, decision.reason);
@@ -473,8 +503,9 @@ export class SimHub {
   }
 
   #cancelOpen(task: Task): void {
-    for (const id of task.assignments) {
-      const assignment = this.assignments.get(id);
+    const ids = task.assignments;
+    for (let i = 0; i < ids.length; i++) {
+      const assignment = this.assignments.get(ids[i] as string);
       if (assignment !== undefined && isOpen(assignment)) {
         this.#close(assignment, 'cancelled', 'the round was decided without it');
         this.counts.cancelled++;
@@ -494,9 +525,15 @@ export class SimHub {
   // ---- lookups ------------------------------------------------------------------------------
 
   #roundAssignments(task: Task): Assignment[] {
+    const ids = task.assignments;
+    // Most rounds hold one replica: an array of exactly it (a pushed-to empty array reserves 17 slots).
+    if (ids.length === 1) {
+      const assignment = this.assignments.get(ids[0] as string);
+      return assignment === undefined ? [] : [assignment];
+    }
     const out: Assignment[] = [];
-    for (const id of task.assignments) {
-      const assignment = this.assignments.get(id);
+    for (let i = 0; i < ids.length; i++) {
+      const assignment = this.assignments.get(ids[i] as string);
       if (assignment !== undefined) out.push(assignment);
     }
     return out;
@@ -524,9 +561,10 @@ export class SimHub {
   #set(task: Task): Task {
     this.tasks.set(task.id, task);
     if (task.status === 'in_queue') this.#inQueue.add(task.id);
-    else this.#inQueue.delete(task.id);
+    // Mostly nothing waits in_queue (a pass places what it queues): no lookup then.
+    else if (this.#inQueue.size > 0) this.#inQueue.delete(task.id);
     if (this.#wantsAgents(task)) this.backlog.add(task);
-    else this.backlog.remove(task.id);
+    else if (this.backlog.size > 0) this.backlog.remove(task.id);
     return task;
   }
 
@@ -538,13 +576,8 @@ export class SimHub {
 
   /** A new round starts with the replicas the validation policy wants (credibility: few, then more). */
   #startingReplicas(task: Task): Task {
-    if (this.#known.has(task.id)) return task;
-    const replicas = startingReplicas(this.params, task);
-    if (replicas === task.spec.overlap) {
-      const { replicas: _previous, ...rest } = task;
-      return rest;
-    }
-    return { ...task, replicas };
+    // Known-answer tasks are the simulation's own (no Task.spotCheck): they keep their one replica.
+    return this.#known.has(task.id) ? task : withStartingReplicas(this.params, task);
   }
 
   /**

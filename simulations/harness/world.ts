@@ -3,6 +3,7 @@ import type { Agent, Assignment, CoreParams, Decision, SchedulingPolicy, SpotChe
 import { type Behaviour, answer, isWrong } from './behaviour.ts';
 import type { DurationModel } from './durations.ts';
 import type { Random } from './random.ts';
+import { removeFrom } from './lists.ts';
 import { SimHub } from './sim-hub.ts';
 import { Simulation } from './simulation.ts';
 
@@ -93,8 +94,8 @@ interface SimAgent {
   /** Bumped at every join and leave: completions of an earlier session are void. */
   session: number;
   joinedAt: number;
-  /** Running executions by assignment id. */
-  running: Map<string, Assignment>;
+  /** Running executions, in the order they started (a few: an array beats a map). */
+  running: Assignment[];
   /** What was running when it left: reported as failures when it comes back, as a real agent does. */
   interrupted: Assignment[];
 }
@@ -111,11 +112,15 @@ export class World {
   readonly log: LogEntry[] = [];
   /** Every task still tracked (all of them unless forgetFinished), with the answer an honest agent gives: one lookup for both. */
   readonly #tracked = new Map<string, Tracked>();
+  /** The entry #trackedOf found last: a decision and the task's end ask for the same one in a row. */
+  #lastTracked: Tracked | undefined;
   /** Records of finished tasks, in finishing order (none kept when forgetFinished: see onFinished). */
   readonly finished: TaskRecord[] = [];
   /** Agent-side: replicas started, reported (of which failure reports), aborted, lost with their agent. */
   readonly counts = { executions: 0, reported: 0, failureReports: 0, aborted: 0, lostToDepartures: 0, joins: 0, leaves: 0 };
   readonly #agents = new Map<string, SimAgent>();
+  /** The agents in the map's order: what heartbeats walk every health check (an array's walk allocates nothing). */
+  readonly #agentList: SimAgent[] = [];
   readonly #options: Required<Omit<WorldOptions, 'params' | 'scheduling' | 'validation' | 'duration' | 'rng' | 'onDecision' | 'onFinished' | 'onSpotCheck' | 'policyRng' | 'diversity' | 'onAgentReady'>>;
   readonly #onDecision: ((task: Task, decision: Decision) => void) | undefined;
   readonly #onFinished: ((record: TaskRecord) => void) | undefined;
@@ -181,8 +186,9 @@ export class World {
     const now = this.sim.now;
     if (agent === undefined) {
       const record = this.hub.registerAgent({ id: spec.id, name: spec.name, total: spec.total, trust: spec.trust, ...(spec.addressBlock === undefined ? {} : { addressBlock: spec.addressBlock }) }, now);
-      agent = { spec, record, online: true, session: 0, joinedAt: now, running: new Map(), interrupted: [] };
+      agent = { spec, record, online: true, session: 0, joinedAt: now, running: [], interrupted: [] };
       this.#agents.set(spec.id, agent);
+      this.#agentList.push(agent);
     } else {
       if (agent.online) return;
       agent.online = true;
@@ -195,7 +201,7 @@ export class World {
       agent.interrupted = [];
       for (const assignment of interrupted) this.hub.report(assignment, null, now);
       // Work handed to it while it was away (the hub had not noticed yet): its next request gets it.
-      for (const assignment of this.hub.queuedFor(spec.id)) this.#deliver(agent, assignment, (this.hub.tasks.get(assignment.taskId) as Task).spec);
+      for (const assignment of this.hub.queuedFor(spec.id)) this.#deliver(agent, assignment, (this.hub.tasks.get(assignment.taskId) as Task).spec, this.#trackedOf(assignment.taskId));
     }
     this.counts.joins++;
     this.#onAgentReady?.(spec.id);
@@ -208,12 +214,12 @@ export class World {
     if (agent === undefined || !agent.online) return;
     agent.online = false;
     agent.session++;
-    for (const assignment of agent.running.values()) {
+    for (const assignment of agent.running) {
       this.#logEnd(assignment, 'agent-left');
       this.counts.lostToDepartures++;
       agent.interrupted.push(assignment);
     }
-    agent.running.clear();
+    agent.running.length = 0;
     this.counts.leaves++;
   }
 
@@ -232,11 +238,12 @@ export class World {
   spotCheck(agentId: string, spec: TaskSpecBody, correct: string, id = `task-${this.#nextTaskId++}`): boolean {
     this.#record(id, correct, true);
     if (this.hub.assignSpotCheck(agentId, id, spec, correct, this.sim.now)) return true;
-    this.#tracked.delete(id);
+    this.#untrack(id);
     return false;
   }
 
   #record(id: string, correct: string, spotCheck: boolean): string {
+    if (this.#lastTracked?.record.id === id) this.#lastTracked = undefined;
     this.#tracked.set(id, { record: { id, submittedAt: this.sim.now, status: 'pending', executions: 0, useful: 0, rounds: 0, acceptedWrong: false, spotCheck }, correct });
     this.#kick();
     return id;
@@ -316,7 +323,9 @@ export class World {
    */
   #refreshHeartbeats(now: number): void {
     const interval = this.hub.params.agents.heartbeatIntervalMs;
-    for (const agent of this.#agents.values()) {
+    const agents = this.#agentList;
+    for (let i = 0; i < agents.length; i++) {
+      const agent = agents[i] as SimAgent;
       if (!agent.online) continue;
       this.hub.heartbeat(agent.record, agent.joinedAt + Math.floor((now - agent.joinedAt) / interval) * interval);
     }
@@ -325,38 +334,41 @@ export class World {
   // ---- what agents do with assignments -------------------------------------------------------
 
   #assigned(assignment: Assignment, task: Task): void {
-    const tracked = this.#tracked.get(task.id);
+    const tracked = this.#trackedOf(task.id);
     if (tracked !== undefined) tracked.record.rounds = task.round;
     if (this.#options.log) this.log.push({ at: this.sim.now, kind: 'assign', task: task.id, agent: assignment.agentId, round: assignment.round, cpu: assignment.reserved.cpu, ramGb: assignment.reserved.ramGb });
     const agent = this.#agents.get(assignment.agentId);
     // An agent that left gets it if it returns before the hub notices; else the assignment expires.
-    if (agent !== undefined && agent.online) this.#deliver(agent, assignment, task.spec);
+    if (agent !== undefined && agent.online) this.#deliver(agent, assignment, task.spec, tracked);
   }
 
-  #deliver(agent: SimAgent, assignment: Assignment, spec: TaskSpecBody): void {
+  /**
+   * The agent fetches the assignment, runs it and reports. `tracked`: its task's entry, looked up
+   * once here (an open assignment's task is still tracked: it is forgotten only once finished).
+   */
+  #deliver(agent: SimAgent, assignment: Assignment, spec: TaskSpecBody, tracked: Tracked | undefined): void {
     const session = agent.session;
-    this.at(this.sim.now + this.#options.fetchDelayMs, () => this.#fetch(agent, session, assignment, spec));
+    this.at(this.sim.now + this.#options.fetchDelayMs, () => this.#fetch(agent, session, assignment, spec, tracked));
   }
 
-  #fetch(agent: SimAgent, session: number, assignment: Assignment, spec: TaskSpecBody): void {
+  #fetch(agent: SimAgent, session: number, assignment: Assignment, spec: TaskSpecBody, tracked: Tracked | undefined): void {
     if (agent.session !== session || !this.hub.fetch(assignment)) return;
     const now = this.sim.now;
-    agent.running.set(assignment.id, assignment);
+    agent.running.push(assignment);
     this.counts.executions++;
-    const tracked = this.#tracked.get(assignment.taskId);
     if (tracked !== undefined) {
       tracked.record.executions++;
       tracked.record.firstStartAt ??= now;
     }
     if (this.#options.log) this.log.push({ at: now, kind: 'start', task: assignment.taskId, agent: agent.spec.id, assignment: assignment.id, cpu: assignment.reserved.cpu, ramGb: assignment.reserved.ramGb });
-    this.at(now + this.#duration(spec, this.#rng), () => this.#complete(agent, session, assignment));
+    this.at(now + this.#duration(spec, this.#rng), () => this.#complete(agent, session, assignment, tracked as Tracked));
   }
 
-  #complete(agent: SimAgent, session: number, assignment: Assignment): void {
-    if (agent.session !== session || !agent.running.delete(assignment.id)) return;
+  #complete(agent: SimAgent, session: number, assignment: Assignment, tracked: Tracked): void {
+    if (agent.session !== session || !removeFrom(agent.running, assignment)) return;
     this.#logEnd(assignment, 'reported');
     this.counts.reported++;
-    const correct = (this.#tracked.get(assignment.taskId) as Tracked).correct;
+    const correct = tracked.correct;
     const digest = answer(agent.spec.behaviour, assignment.taskId, correct, this.#rng);
     if (digest === null) this.counts.failureReports++;
     this.hub.report(assignment, digest, this.sim.now);
@@ -367,7 +379,7 @@ export class World {
   /** The hub gave up on an assignment (expired, cancelled): its agent stops running it. */
   #closed(assignment: Assignment): void {
     const agent = this.#agents.get(assignment.agentId);
-    if (agent !== undefined && agent.running.delete(assignment.id)) {
+    if (agent !== undefined && removeFrom(agent.running, assignment)) {
       this.#logEnd(assignment, 'aborted');
       this.counts.aborted++;
     }
@@ -376,7 +388,7 @@ export class World {
 
   #decided(task: Task, decision: Decision): void {
     this.#onDecision?.(task, decision);
-    const tracked = this.#tracked.get(task.id);
+    const tracked = this.#trackedOf(task.id);
     if (tracked !== undefined && decision.outcome === 'validated') {
       let useful = 0;
       for (const g of decision.groups) useful += g.voters.length;
@@ -390,14 +402,27 @@ export class World {
   }
 
   #finished(task: Task): void {
-    const tracked = this.#tracked.get(task.id);
+    const tracked = this.#trackedOf(task.id);
     if (tracked === undefined) return;
     const record = tracked.record;
     record.status = task.status;
     record.finishedAt = this.sim.now;
     this.#onFinished?.(record);
     if (!this.#options.forgetFinished) this.finished.push(record);
-    else this.#tracked.delete(task.id);
+    else this.#untrack(task.id);
+  }
+
+  #trackedOf(taskId: string): Tracked | undefined {
+    const last = this.#lastTracked;
+    if (last !== undefined && last.record.id === taskId) return last;
+    const tracked = this.#tracked.get(taskId);
+    if (tracked !== undefined) this.#lastTracked = tracked;
+    return tracked;
+  }
+
+  #untrack(taskId: string): void {
+    this.#tracked.delete(taskId);
+    if (this.#lastTracked?.record.id === taskId) this.#lastTracked = undefined;
   }
 
   #logEnd(assignment: Assignment, why: 'reported' | 'aborted' | 'agent-left'): void {

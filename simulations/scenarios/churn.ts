@@ -68,6 +68,8 @@ export interface ChurnInput {
   /** Keep the event log and every task (tests); long runs keep counters only. */
   log?: boolean;
   progress?: (doneMs: number, totalMs: number) => void;
+  /** Called once the world is built (agents registered, first events scheduled), as it starts to run. */
+  onBuilt?: () => void;
 }
 
 export interface ChurnSample {
@@ -181,6 +183,7 @@ export function runChurn(input: ChurnInput): { result: ChurnResult; world: World
   for (let k = 1; k <= sampleCount; k++) world.at(Math.round((endMs * k) / sampleCount), sample);
   sample();
 
+  input.onBuilt?.();
   world.run({
     until: endMs,
     onProgress: () => {

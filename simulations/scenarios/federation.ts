@@ -8,9 +8,9 @@ import { type DecisionRecord, FedWorld, type FedSample, type HealRecord } from '
 /**
  * Several hubs, each with its own agents; tasks submitted to random hubs; partitions and heals,
  * home-hub crashes and restarts on a schedule; gossip with delays and losses. Every rule of the
- * federation is the hub's own (hub/federated/: apply, decision-check, takeover, contact; the
- * engine's state and rounds; the core), run on a simulated network in virtual time
- * (simulations/federated/). Measures: convergence time after each heal, lost tasks and doubly
+ * federation, and the steps that carry it out, are the hub's own functions (hub/federated/: apply,
+ * deciding, fence, takeover, decision-check, contact; the engine's state, result intake and
+ * rounds; the core), run on a simulated network in virtual time (simulations/federated/). Measures: convergence time after each heal, lost tasks and doubly
  * decided tasks. The last two must be zero; a run that finds any says so loudly.
  */
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { TaskSpecBody } from '../../protocol/messages.ts';
 import { type CapacityIndex, type Task, type WaitReason, explainWaiting } from '../../src/core/index.ts';
 import { taskSpec } from '../../src/core/task-spec.ts';
@@ -17,9 +17,12 @@ const OVERLAPS = [1, 2, 3, 4, 5];
 const TRUST_MARGIN = 0.5;
 const MAX_TRUST_DRAWS = 1000;
 
-/** A node id (32 hex) for a simulated agent: hash-like, as the capacity index's treap expects. */
+/**
+ * A node id (32 hex) for a simulated agent: hash-like, as real node ids are (the capacity index
+ * breaks ties by id). One-shot hashing: building 10,000 agents hashes 10,000 labels.
+ */
 export function agentId(label: string): string {
-  return createHash('sha256').update(`dcloud-sim-agent\n${label}`).digest('hex').slice(0, 32);
+  return hash('sha256', `dcloud-sim-agent\n${label}`, 'hex').slice(0, 32);
 }
 
 /** Rounds trust to the one decimal people see, so reports read like the thesis' tables. */

@@ -86,6 +86,8 @@ export interface ValidationPolicy {
 export function trustSumPolicy(params: CoreParams): ValidationPolicy {
   const { threshold } = params.validation;
   const trust = params.trust;
+  // Every accepted decision says it; written once per policy.
+  const thresholdText = percent(threshold);
   return {
     name: 'trust-sum',
     decide(votes, context) {
@@ -98,12 +100,11 @@ export function trustSumPolicy(params: CoreParams): ValidationPolicy {
       for (const g of groups) g.share = g.weight / total;
       const [best, second] = groups as [DecisionGroup, ...DecisionGroup[]];
       const score = best.share;
-      const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
       if (second !== undefined && second.weight === best.weight) {
         return failed(groups, score, `two results tie at ${percent(score)} of the trust weight`);
       }
       if (score < threshold) {
-        return failed(groups, score, `the best result has ${percent(score)} of the trust weight, below the ${percent(threshold)} threshold`);
+        return failed(groups, score, `the best result has ${percent(score)} of the trust weight, below the ${thresholdText} threshold`);
       }
       return {
         outcome: 'validated',
@@ -112,7 +113,7 @@ export function trustSumPolicy(params: CoreParams): ValidationPolicy {
         trustScore: trustScoreOf(score),
         groups,
         trustChanges: trustChanges(votes, best.digest, trust, context),
-        reason: `accepted with ${percent(score)} of the trust weight (threshold ${percent(threshold)})`,
+        reason: `accepted with ${percent(score)} of the trust weight (threshold ${thresholdText})`,
       };
     },
   };
@@ -128,6 +129,10 @@ export function validationPolicy(params: CoreParams): ValidationPolicy {
   }
 }
 
+function percent(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
 /** score (0..1) as the 0..10 trust score with one decimal shown to people. */
 export function trustScoreOf(score: number): number {
   return Math.round(score * 100) / 10;
@@ -139,32 +144,55 @@ function failed(groups: DecisionGroup[], score: number, reason: string): Decisio
 
 /** Throws InvalidVotesError for an agent voting twice or a trust that is not a finite number >= 0. */
 export function checkVotes(votes: readonly Vote[]): void {
-  const seen = new Set<string>();
-  for (const vote of votes) {
-    if (seen.has(vote.agentId)) throw new InvalidVotesError(`agent ${vote.agentId} voted twice`);
-    seen.add(vote.agentId);
+  // A round has a handful of votes: comparing each with those before it beats building a set.
+  const seen: Set<string> | null = votes.length > SMALL ? new Set<string>() : null;
+  for (let i = 0; i < votes.length; i++) {
+    const vote = votes[i] as Vote;
+    if (seen === null ? votedBefore(votes, i) : seen.has(vote.agentId)) throw new InvalidVotesError(`agent ${vote.agentId} voted twice`);
+    seen?.add(vote.agentId);
     if (!Number.isFinite(vote.trust) || vote.trust < 0) throw new InvalidVotesError(`agent ${vote.agentId} has an invalid trust ${vote.trust}`);
   }
 }
 
+/** Up to this many votes, checkVotes and groupVotes search arrays instead of building hash tables. */
+const SMALL = 8;
+
+function votedBefore(votes: readonly Vote[], i: number): boolean {
+  const id = (votes[i] as Vote).agentId;
+  for (let j = 0; j < i; j++) if ((votes[j] as Vote).agentId === id) return true;
+  return false;
+}
+
 function groupVotes(votes: readonly Vote[]): DecisionGroup[] {
-  const byDigest = new Map<string, DecisionGroup>();
+  // Groups in the order their first vote came (then sorted, stably): a map for many votes, a
+  // search of the few groups otherwise.
+  const byDigest = votes.length > SMALL ? new Map<string, DecisionGroup>() : null;
+  const groups: DecisionGroup[] = [];
   for (const vote of votes) {
     if (vote.digest === null) continue;
-    let group = byDigest.get(vote.digest);
+    let group = byDigest === null ? groupOf(groups, vote.digest) : byDigest.get(vote.digest);
     if (group === undefined) {
-      group = { digest: vote.digest, weight: 0, share: 0, voters: [] };
-      byDigest.set(vote.digest, group);
+      // Made with its first voter: most rounds' groups hold one or two.
+      group = { digest: vote.digest, weight: 0 + vote.trust, share: 0, voters: [vote.agentId] };
+      byDigest?.set(vote.digest, group);
+      groups.push(group);
+      continue;
     }
     group.weight += vote.trust;
     group.voters.push(vote.agentId);
   }
-  return [...byDigest.values()].sort((a, b) => b.weight - a.weight || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  return groups.length < 2 ? groups : groups.sort((a, b) => b.weight - a.weight || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+}
+
+function groupOf(groups: readonly DecisionGroup[], digest: string): DecisionGroup | undefined {
+  for (const g of groups) if (g.digest === digest) return g;
+  return undefined;
 }
 
 function trustChanges(votes: readonly Vote[], accepted: string, trust: TrustParams, context: DecisionContext | undefined): TrustChange[] {
   const changes: TrustChange[] = [];
-  for (const vote of votes) {
+  for (let i = 0; i < votes.length; i++) {
+    const vote = votes[i] as Vote;
     if (vote.digest === null) continue;
     const before = context?.currentTrust?.(vote.agentId) ?? vote.trust;
     const after = vote.digest === accepted ? rewardTrust(before, trust) : penalizeTrust(before, trust);

@@ -11,8 +11,18 @@ import { replicasWanted } from './replication.ts';
 /** Active agents whose last heartbeat is more than agents.inactiveAfterMs old at `now`. */
 export function findInactiveAgents<A extends Pick<Agent, 'active' | 'lastHeartbeat'>>(agents: Iterable<A>, now: number, params: CoreParams): A[] {
   const out: A[] = [];
+  const after = params.agents.inactiveAfterMs;
+  // An array is walked by index: a check every few seconds over every agent allocates nothing.
+  if (Array.isArray(agents)) {
+    const list = agents as readonly A[];
+    for (let i = 0; i < list.length; i++) {
+      const agent = list[i] as A;
+      if (agent.active && now - agent.lastHeartbeat > after) out.push(agent);
+    }
+    return out;
+  }
   for (const agent of agents) {
-    if (agent.active && now - agent.lastHeartbeat > params.agents.inactiveAfterMs) out.push(agent);
+    if (agent.active && now - agent.lastHeartbeat > after) out.push(agent);
   }
   return out;
 }
@@ -25,6 +35,14 @@ export function isOpen(assignment: Pick<Assignment, 'status'>): boolean {
 /** Open assignments whose deadline has passed at `now`. */
 export function findExpiredAssignments<A extends Pick<Assignment, 'status' | 'deadline'>>(assignments: Iterable<A>, now: number): A[] {
   const out: A[] = [];
+  if (Array.isArray(assignments)) {
+    const list = assignments as readonly A[];
+    for (let i = 0; i < list.length; i++) {
+      const assignment = list[i] as A;
+      if (isOpen(assignment) && now > assignment.deadline) out.push(assignment);
+    }
+    return out;
+  }
   for (const assignment of assignments) {
     if (isOpen(assignment) && now > assignment.deadline) out.push(assignment);
   }
@@ -58,27 +76,34 @@ export type RoundOutcome =
 export function roundOutcome(task: Pick<Task, 'id' | 'round' | 'spec' | 'replicas'>, assignments: Iterable<Assignment>): RoundOutcome {
   // The overlap, unless the validation policy set this round's replicas (replication.ts).
   const overlap = replicasWanted(task);
-  const reported: Assignment[] = [];
+  // Made on the first reported replica: a round still running needs only the counts.
+  let reported: Assignment[] | null = null;
   let open = 0;
   let failed = 0;
   let expired = 0;
-  for (const a of assignments) {
+  // Walked by index: called at every result and every change of a running task.
+  const list: readonly Assignment[] = Array.isArray(assignments) ? assignments : [...assignments];
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i] as Assignment;
     if (a.taskId !== task.id || a.round !== task.round) continue;
     if (isOpen(a)) open += 1;
-    else if (a.status === 'reported' && typeof a.digest === 'string') reported.push(a);
-    else if (a.status === 'expired') expired += 1;
+    else if (a.status === 'reported' && typeof a.digest === 'string') {
+      if (reported === null) reported = [a];
+      else reported.push(a);
+    } else if (a.status === 'expired') expired += 1;
     else if (isFailure(a.status)) failed += 1;
   }
   const lost = failed + expired;
-  if (reported.length >= overlap) return { kind: 'decide', reported };
+  const reportedCount = reported === null ? 0 : reported.length;
+  if (reportedCount >= overlap) return { kind: 'decide', reported: reported ?? [] };
   if (failed >= overlap) {
     return { kind: 'failed', lost, reason: `${failed} of ${overlap} replica${overlap === 1 ? '' : 's'} of round ${task.round} failed` };
   }
   if (expired >= overlap * MAX_EXPIRIES_PER_REPLICA) {
     return { kind: 'failed', lost, reason: `${expired} replicas of round ${task.round} expired without an answer` };
   }
-  if (reported.length + open >= overlap) return { kind: 'waiting', open, reported: reported.length };
-  return { kind: 'needs-replicas', missing: overlap - reported.length - open, lost };
+  if (reportedCount + open >= overlap) return { kind: 'waiting', open, reported: reportedCount };
+  return { kind: 'needs-replicas', missing: overlap - reportedCount - open, lost };
 }
 
 /**
@@ -96,8 +121,11 @@ function isFailure(status: AssignmentStatus): boolean {
 
 /** The votes of reported assignments, each weighted by its agent's trust (`trustOf`). */
 export function collectVotes(reported: Iterable<Pick<Assignment, 'agentId' | 'digest'>>, trustOf: (agentId: string) => number): Vote[] {
+  // An array is mapped (an array of its size: a pushed-to empty one reserves 17 slots).
+  const vote = (a: Pick<Assignment, 'agentId' | 'digest'>): Vote => ({ agentId: a.agentId, digest: a.digest ?? null, trust: trustOf(a.agentId) });
+  if (Array.isArray(reported)) return (reported as readonly Pick<Assignment, 'agentId' | 'digest'>[]).map(vote);
   const votes: Vote[] = [];
-  for (const a of reported) votes.push({ agentId: a.agentId, digest: a.digest ?? null, trust: trustOf(a.agentId) });
+  for (const a of reported) votes.push(vote(a));
   return votes;
 }
 

@@ -71,7 +71,11 @@ function withoutReason({ reason: _previous, ...rest }: Task): Task {
  */
 export function recordAssignments(task: Task, assignmentIds: readonly string[], at: number): Task {
   if (task.status === 'in_progress') return { ...task, assignments: [...task.assignments, ...assignmentIds] };
-  const queued = task.status === 'pending' ? transition(task, 'in_queue', at) : task;
-  const started = transition(queued, 'in_progress', at);
-  return { ...started, round: task.round + 1, assignments: [...assignmentIds] };
+  // As transition(transition(task, 'in_queue'), 'in_progress') would make it, in one copy: a
+  // scheduling pass starts a round for every task it places.
+  if (task.status !== 'pending' && task.status !== 'in_queue') return transition(task, 'in_progress', at);
+  const started: Transition = { status: 'in_progress', at };
+  const transitions = task.status === 'pending' ? [...task.transitions, { status: 'in_queue', at } as Transition, started] : [...task.transitions, started];
+  const next: Task = { ...task, status: 'in_progress', transitions, round: task.round + 1, assignments: [...assignmentIds] };
+  return task.reason === undefined ? next : withoutReason(next);
 }

@@ -140,6 +140,12 @@ export interface AgentStats {
   spotChecksPassed?: number;
   /** Known-answer tasks answered wrong: a proven liar, with no influence and no more work (spot-check.ts). */
   spotChecksFailed?: number;
+  /**
+   * The hub's operator vouches for this agent (track-record.ts, vouchFor): true while its record
+   * is the operator's grant, false once it lost that grant with a wrong result (never given back
+   * to this key); absent for every other agent.
+   */
+  vouched?: boolean;
 }
 
 export interface Agent {

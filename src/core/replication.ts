@@ -49,9 +49,13 @@ export function extendRound(task: Task, decision: Pick<Decision, 'outcome' | 'ex
  * The probability that a result resting on this agent's word alone is cross-checked anyway: BOINC
  * gives a host with n valid results in a row unreplicated work with probability 1 - 1/n; here it
  * is never below credibility.audit, so a patient liar is caught at a steady rate however long
- * its record. 1 for an agent with no record.
+ * its record. 1 for an agent with no record. 0 for one its hub's operator vouches for
+ * (track-record.ts, vouchFor): the audit guards against a record earned by a stranger, and the
+ * operator answers for its own machines (a hub of one trusted agent would otherwise hold every
+ * audited task for a second agent that never comes); spot-checks still test it.
  */
 export function auditProbability(stats: AgentStats | undefined, params: CoreParams): number {
+  if (stats?.vouched === true) return 0;
   const n = stats?.consecutiveValid ?? 0;
   if (n <= 0) return 1;
   return Math.min(1, Math.max(params.credibility.audit, 1 / n));

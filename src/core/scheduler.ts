@@ -90,11 +90,13 @@ export interface Plan {
 export function planAssignments({ queue, index, openAssignments, params, now, eligible }: PlanInput): Plan {
   const assignments: PlannedAssignment[] = [];
   const waiting: WaitingTask[] = [];
+  // Agents planned for a task in this pass (a task listed twice must not get them again).
   const plannedThisPass = new Map<string, string[]>();
-  for (const task of queue) {
+  for (let q = 0; q < queue.length; q++) {
+    const task = queue[q] as Task;
     if (task.status !== 'pending' && task.status !== 'in_queue' && task.status !== 'in_progress') continue;
     const open = openAssignments(task.id);
-    const planned = plannedThisPass.get(task.id) ?? [];
+    const planned = plannedThisPass.size === 0 ? NONE_PLANNED : (plannedThisPass.get(task.id) ?? NONE_PLANNED);
     const holders = open.agentIds.length + planned.length;
     const missing = replicasWanted(task) - holders;
     if (missing <= 0) continue;
@@ -108,15 +110,18 @@ export function planAssignments({ queue, index, openAssignments, params, now, el
     }
     const reserved: Resources = { cpu: task.spec.cpu, ramGb: task.spec.ramGb };
     const deadline = assignmentDeadline(task, now, params);
-    for (const { agentId } of chosen) {
+    const placed = chosen.map((c) => c.agentId);
+    for (let c = 0; c < placed.length; c++) {
+      const agentId = placed[c] as string;
       index.reserve(agentId, reserved);
       assignments.push({ taskId: task.id, agentId, reserved, deadline });
-      planned.push(agentId);
     }
-    plannedThisPass.set(task.id, planned);
+    plannedThisPass.set(task.id, planned.length === 0 ? placed : [...planned, ...placed]);
   }
   return { assignments, waiting };
 }
+
+const NONE_PLANNED: readonly string[] = Object.freeze([]);
 
 /**
  * Up to `k` best-fitting candidates that `accept` takes, each judged beside those taken before it;
@@ -186,7 +191,10 @@ const MAX_SHAPE_VERDICTS = 32;
 function couldEverRunCached(task: Task, index: CapacityIndex, verdicts: ShapeVerdict[]): boolean {
   const { cpu, ramGb } = task.spec;
   const replicas = replicasWanted(task);
-  for (const v of verdicts) if (v.cpu === cpu && v.ramGb === ramGb && v.replicas === replicas) return v.fits;
+  for (let i = 0; i < verdicts.length; i++) {
+    const v = verdicts[i] as ShapeVerdict;
+    if (v.cpu === cpu && v.ramGb === ramGb && v.replicas === replicas) return v.fits;
+  }
   const shape = { cpu, ramGb, replicas };
   const fits = couldEverRun(shape, index);
   if (verdicts.length < MAX_SHAPE_VERDICTS) verdicts.push({ ...shape, fits });

@@ -1,5 +1,7 @@
 import type { Decision } from './consensus.ts';
+import { isProvenLiar } from './credibility.ts';
 import type { AgentStats } from './model.ts';
+import type { CredibilityParams } from './params.ts';
 
 /**
  * Agents' track records (AgentStats): what every accepted decision adds to its voters', whatever
@@ -25,10 +27,38 @@ export function verdictOf(decision: Pick<Decision, 'outcome' | 'digest' | 'group
 
 /**
  * A track record after a verdict. Slow to earn, fast to lose: a valid result extends the run by
- * one; an invalid one ends it, so the agent's credibility falls at once to a newcomer's.
+ * one; an invalid one ends it, so the agent's credibility falls at once to a newcomer's, and an
+ * agent the operator vouched for loses that for good (vouchFor).
  */
 export function recordVerdict(stats: AgentStats, verdict: Verdict): AgentStats {
-  return verdict === 'valid' ? { ...stats, valid: stats.valid + 1, consecutiveValid: stats.consecutiveValid + 1 } : { ...stats, invalid: stats.invalid + 1, consecutiveValid: 0 };
+  if (verdict === 'valid') return { ...stats, valid: stats.valid + 1, consecutiveValid: stats.consecutiveValid + 1 };
+  return { ...stats, invalid: stats.invalid + 1, consecutiveValid: 0, ...(stats.vouched === true ? { vouched: false } : {}) };
+}
+
+/**
+ * The record of an agent its hub's operator vouches for (the hub's trusted agents): the second
+ * source of records besides known-answer tasks, for a hub that has none to offer (no internet for
+ * the spot-check image) or whose own machines should not wait on probation. Sarmenta's
+ * credibility is the probability that a worker's result is right given what the master knows of
+ * it; an operator that runs the machine knows more than any number of spot-checks, so the agent
+ * starts with the longest record that counts (credibility.maxRecord), as if it had passed that
+ * many checks in a row. The grant is no exemption: spot-checks still test it, and one wrong
+ * result (a lost vote, a failed spot-check) takes it away at once, for good (`vouched: false`):
+ * the key earns its record again like any newcomer's. A proven liar is never vouched for.
+ */
+export function vouchFor(stats: AgentStats, params: CredibilityParams): AgentStats {
+  if (stats.vouched !== undefined || isProvenLiar(stats)) return stats;
+  return { ...stats, consecutiveValid: Math.max(stats.consecutiveValid, params.maxRecord), vouched: true };
+}
+
+/**
+ * The record once the operator no longer vouches for the agent: the grant is gone, and since the
+ * run cannot be told apart from it, the run too (the agent earns one again). A lost grant stays lost.
+ */
+export function withdrawVouch(stats: AgentStats): AgentStats {
+  if (stats.vouched !== true) return stats;
+  const { vouched: _granted, ...rest } = stats;
+  return { ...rest, consecutiveValid: 0 };
 }
 
 /**

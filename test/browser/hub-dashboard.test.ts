@@ -31,7 +31,7 @@ async function submit(command: string[], overrides: Record<string, unknown> = {}
 beforeAll(async () => {
   ensureWebBuilt();
   dir = await mkdtemp(join(tmpdir(), 'dcloud-browser-hub-'));
-  hub = await startHubProcess({ dataDir: join(dir, 'hub'), args: ['--tick-ms', '50', '--heartbeat-timeout-ms', '1500', '--heartbeat-interval-ms', '300'] });
+  hub = await startHubProcess({ dataDir: join(dir, 'hub'), args: ['--tick-ms', '50', '--validation-policy', 'trust-sum', '--heartbeat-timeout-ms', '1500', '--heartbeat-interval-ms', '300'] });
   hubApi = new HubClient(hub.url);
   agent = await startAgentProcess({ hubs: [hub.url], dataDir: join(dir, 'agent'), args: ['--name', 'dashboard-agent'] });
   await eventually('the agent active on the hub', async () => ((await hubApi.agent(agent.nodeId).catch(() => undefined))?.active ? true : undefined));

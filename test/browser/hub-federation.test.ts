@@ -23,7 +23,7 @@ async function federation(hub: HubProcess): Promise<FederationView> {
 beforeAll(async () => {
   ensureWebBuilt();
   dir = await mkdtemp(join(tmpdir(), 'dcloud-browser-fed-'));
-  const args = ['--tick-ms', '50', '--sync-interval-ms', '1000', '--listen', '/ip4/127.0.0.1/tcp/0'];
+  const args = ['--tick-ms', '50', '--validation-policy', 'trust-sum', '--sync-interval-ms', '1000', '--listen', '/ip4/127.0.0.1/tcp/0'];
   hubs.push(await startHubProcess({ dataDir: join(dir, 'a'), args }));
   first = await federation(hubs[0]!);
   hubs.push(await startHubProcess({ dataDir: join(dir, 'b'), args: [...args, '--bootstrap', first.multiaddrs[0]!] }));

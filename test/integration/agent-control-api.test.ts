@@ -16,7 +16,7 @@ let agent: AgentProcess;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dcloud-control-api-'));
   // A short heartbeat timeout, so that a stopped agent is marked inactive within moments.
-  hub = await startHubProcess({ dataDir: join(dir, 'hub'), args: ['--tick-ms', '50', '--heartbeat-timeout-ms', '1500', '--heartbeat-interval-ms', '300'] });
+  hub = await startHubProcess({ dataDir: join(dir, 'hub'), args: ['--tick-ms', '50', '--validation-policy', 'trust-sum', '--heartbeat-timeout-ms', '1500', '--heartbeat-interval-ms', '300'] });
   hubApi = new HubClient(hub.url);
   agent = await startAgentProcess({ hubs: [hub.url], dataDir: join(dir, 'agent'), args: ['--name', 'first-name'] });
 });

@@ -16,8 +16,8 @@ let agent: AgentProcess;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dcloud-multi-hub-'));
   hubs = [
-    await startHubProcess({ dataDir: join(dir, 'hub-a'), args: ['--tick-ms', '50'] }),
-    await startHubProcess({ dataDir: join(dir, 'hub-b'), args: ['--tick-ms', '50'] }),
+    await startHubProcess({ dataDir: join(dir, 'hub-a'), args: ['--tick-ms', '50', '--validation-policy', 'trust-sum'] }),
+    await startHubProcess({ dataDir: join(dir, 'hub-b'), args: ['--tick-ms', '50', '--validation-policy', 'trust-sum'] }),
   ];
   agent = await startAgentProcess({ hubs: hubs.map((h) => h.url), dataDir: join(dir, 'agent') });
 });

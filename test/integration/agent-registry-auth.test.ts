@@ -97,7 +97,7 @@ describe('an agent given registry credentials with an assignment', () => {
 describe('a private image end to end', () => {
   it('is submitted with --registry-user and --registry-password-stdin, run and validated', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dcloud-e2e-auth-'));
-    const hub = await startHubProcess({ dataDir: join(dir, 'hub'), args: ['--tick-ms', '50'] });
+    const hub = await startHubProcess({ dataDir: join(dir, 'hub'), args: ['--tick-ms', '50', '--validation-policy', 'trust-sum'] });
     const agent = await startAgentProcess({ hubs: [hub.url], dataDir: join(dir, 'agent') });
     try {
       await eventually('registration', async () => ((await agent.status()).hubs[0]?.registered ? true : undefined));

@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 async function hubProcess(port = 0): Promise<HubProcess> {
-  const hub = await startHubProcess({ dataDir: join(dir, 'hub'), port, args: ['--tick-ms', '50'] });
+  const hub = await startHubProcess({ dataDir: join(dir, 'hub'), port, args: ['--tick-ms', '50', '--validation-policy', 'trust-sum'] });
   processes.push(hub);
   return hub;
 }

@@ -15,7 +15,7 @@ const agents: AgentProcess[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dcloud-e2e-consensus-'));
-  hub = await startHubProcess({ dataDir: join(dir, 'hub'), args: ['--tick-ms', '50', '--heartbeat-interval-ms', '300', '--heartbeat-timeout-ms', '3000'] });
+  hub = await startHubProcess({ dataDir: join(dir, 'hub'), args: ['--tick-ms', '50', '--validation-policy', 'trust-sum', '--heartbeat-interval-ms', '300', '--heartbeat-timeout-ms', '3000'] });
   for (let i = 0; i < 3; i++) agents.push(await startAgentProcess({ hubs: [hub.url], dataDir: join(dir, `agent-${i}`), args: ['--name', `e2e-${i}`] }));
   await eventually('three registered agents', async () => ((await Promise.all(agents.map((a) => a.status()))).every((s) => s.hubs[0]?.registered) ? true : undefined));
 });

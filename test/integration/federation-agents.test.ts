@@ -9,7 +9,7 @@ import { type AgentProcess, eventually, runDcloud, startAgentProcess } from '../
 import { TEST_IMAGE } from '../support/env.ts';
 import { federated, type FedHub, removeHubs, sameEverywhere, startFedHub, trustOn } from '../support/federation-hubs.ts';
 
-const ARGS = ['--tick-ms', '50', '--sync-interval-ms', '1000', '--heartbeat-interval-ms', '300', '--heartbeat-timeout-ms', '3000'];
+const ARGS = ['--tick-ms', '50', '--validation-policy', 'trust-sum', '--sync-interval-ms', '1000', '--heartbeat-interval-ms', '300', '--heartbeat-timeout-ms', '3000'];
 
 let dir: string;
 let A: FedHub;

@@ -1,8 +1,8 @@
 // A home hub that stays alive but is cut off from the others for longer than the lease: it stops
-// deciding (it has no quorum), the others take its tasks over and decide them. Cut off for longer
-// still, it counts the others as gone and decides the same tasks on its own side with its own
-// agents. Once the cut is lifted, every hub shows the same decision and the same trust for every
-// task: the claimant's (fencing by rank), the home's verdicts voided and their trust steps undone.
+// deciding at once (it has no quorum), the others take its tasks over and decide them. However long
+// the cut lasts, the home never counts the others as gone (out of quorum, it retires no member): it
+// decides nothing on its side, though its own agents post their answers to it. Once the cut is lifted, it learns of the claims and
+// follows them: every task was decided once, by the claimant, and trust is the same everywhere.
 // Three hub processes on 127.0.0.1; the cut is the bridge's cut switch (libp2p refuses every peer).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskView } from '../../hub/engine-types.ts';
@@ -61,7 +61,7 @@ describe('a home cut off for longer than the lease', () => {
     }
 
     await cut(A, true);
-    // Out of quorum, A stops deciding (a quarter of a lease later), long before the others take over.
+    // Out of quorum, A stops deciding at once, long before the others take over.
     await waitFor('A stops deciding', async () => ((await federationView(A.client)).deciding ? undefined : true), 10_000);
     // A task submitted to A while it is cut off: nobody else knows of it yet, A does not schedule it.
     const late = (await submitter.submitTask(taskSpec({ overlap: 2, timeoutS: 60, command: ['echo', '42 late'] }))).id;
@@ -74,28 +74,27 @@ describe('a home cut off for longer than the lease', () => {
       expect(onB!.status).toBe('validated');
       expect(onB!.decider).toBe(successor.nodeId);
     }
-    // All the while A, with X1 and X2 at hand, decided nothing.
-    for (const id of [...ids, late]) expect((await A.client.task(id)).status).not.toBe('validated');
-    expect((await federationView(A.client)).deciding).toBe(false);
-
-    // Five leases later A counts the others as gone, decides again, and validates its tasks itself.
-    for (const id of [...ids, late]) await A.client.waitForTask(id, (t) => t.status === 'validated', { timeoutMs: 40_000 });
-    for (const id of ids) expect((await A.client.task(id)).decider).toBeUndefined();
+    // Whatever answers X1 and X2 post to A, A decides nothing, however long it stays cut off (out of
+    // quorum, it retires no member): three more leases here.
+    for (let leases = 0; leases < 3; leases++) {
+      for (const id of [...ids, late]) expect((await A.client.task(id)).status).not.toBe('validated');
+      expect((await federationView(A.client)).deciding).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    }
 
     await cut(A, false);
     for (const id of ids) {
       const views = await sameEverywhere(id, hubs);
+      // Decided once, by the claimant, on every hub: A learnt of the claim before deciding again.
       for (const view of views) expect(view.decider).toBe(successor.nodeId);
-      // A's own verdict was voided there (validated twice), the others applied the claimant's only.
-      expect(views.map(timesValidated)).toEqual([2, 1, 1]);
+      expect(views.map(timesValidated)).toEqual([1, 1, 1]);
     }
-    // The task A took in while cut off is announced after the cut, and A's decision on it stands.
+    // The task A took in while cut off is announced after the cut, and decided by A.
     const [lateOnA] = await sameEverywhere(late, hubs);
     expect(lateOnA!.status).toBe('validated');
     expect(lateOnA!.decider).toBeUndefined();
 
-    // Trust: Y and Z gained from the claimant's decisions everywhere; A's steps for X1 and X2 on
-    // the voided verdicts were taken back, those of the late task stand.
+    // Trust: the same on every hub (the claimant's steps for the cut tasks, A's for the late one).
     const trust = await trustOn(B, agentIds);
     await waitFor('trust the same on every hub', async () => {
       const views = await Promise.all(hubs.map((h) => trustOn(h, agentIds)));

@@ -19,7 +19,7 @@ let decided: TaskView;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'dcloud-hub-errors-'));
-  hub = await startHubProcess({ dataDir, args: ['--tick-ms', '50'] });
+  hub = await startHubProcess({ dataDir, args: ['--tick-ms', '50', '--validation-policy', 'trust-sum'] });
   client = new HubClient(hub.url);
   agent = new TestAgent(client, { name: 'honest' });
   other = new TestAgent(client, { name: 'other' });
@@ -154,7 +154,7 @@ describe('hub API refuses a result that comes too late', () => {
   beforeAll(async () => {
     quickDir = await mkdtemp(join(tmpdir(), 'dcloud-hub-expiry-'));
     // A short heartbeat timeout: an agent that goes silent loses its assignment within seconds.
-    quick = await startHubProcess({ dataDir: quickDir, args: ['--tick-ms', '50', '--heartbeat-interval-ms', '300', '--heartbeat-timeout-ms', '1000'] });
+    quick = await startHubProcess({ dataDir: quickDir, args: ['--tick-ms', '50', '--validation-policy', 'trust-sum', '--heartbeat-interval-ms', '300', '--heartbeat-timeout-ms', '1000'] });
   });
 
   afterAll(async () => {
@@ -244,7 +244,7 @@ describe('hub API rate limits', () => {
 
   beforeAll(async () => {
     limitedDir = await mkdtemp(join(tmpdir(), 'dcloud-hub-limits-'));
-    limited = await startHubProcess({ dataDir: limitedDir, args: ['--rate-limit-key', '5', '--rate-limit-address', '40'] });
+    limited = await startHubProcess({ dataDir: limitedDir, args: ['--validation-policy', 'trust-sum', '--rate-limit-key', '5', '--rate-limit-address', '40'] });
   });
 
   afterAll(async () => {

@@ -15,7 +15,7 @@ let client: HubClient;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'dcloud-hub-api-'));
-  hub = await startHubProcess({ dataDir, args: ['--tick-ms', '50'] });
+  hub = await startHubProcess({ dataDir, args: ['--tick-ms', '50', '--validation-policy', 'trust-sum'] });
   client = new HubClient(hub.url);
 });
 

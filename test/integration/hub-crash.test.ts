@@ -10,7 +10,7 @@ import { HubClient, type HubProcess, sleep, startHubProcess, TestAgent, taskSpec
 
 const TASKS = 6;
 const OVERLAP = 2;
-const ARGS = ['--tick-ms', '50'];
+const ARGS = ['--tick-ms', '50', '--validation-policy', 'trust-sum'];
 
 let dataDir: string;
 let hub: HubProcess | undefined;

@@ -131,7 +131,7 @@ describe('operator approval of new agents', () => {
 describe('placement diversity', () => {
   it('never puts two replicas of a task in one address block, nor on its submitter\'s key', async () => {
     // Listening on every address: agents reach it over 127.0.0.1 (block 127.0.0.0/24) and ::1 (another block).
-    const running = await startHubProcess({ dataDir: join(dir, 'diverse'), args: ['--tick-ms', '50', '--http', '[::]:0', '--placement-diversity'] });
+    const running = await startHubProcess({ dataDir: join(dir, 'diverse'), args: ['--tick-ms', '50', '--validation-policy', 'trust-sum', '--http', '[::]:0', '--placement-diversity'] });
     hubs.push(running);
     const v4 = new HubClient(`http://127.0.0.1:${running.port}`);
     const v6 = new HubClient(`http://[::1]:${running.port}`);

@@ -48,7 +48,7 @@ describe('dcloud sim orchestration --live', () => {
     const hubDir = await mkdtemp(join(dir(), 'hub-'));
     let hub: HubProcess | undefined;
     try {
-      hub = await startHubProcess({ dataDir: hubDir, args: ['--tick-ms', '100', '--rate-limit-key', '0', '--policy', 'fifo'] });
+      hub = await startHubProcess({ dataDir: hubDir, args: ['--tick-ms', '100', '--rate-limit-key', '0', '--policy', 'fifo', '--validation-policy', 'trust-sum'] });
       const out = join(dir(), 'given');
       const run = await sim(['orchestration', '--live', '--hub-url', hub.url, '--agents', '4', '--tasks', '6', '--policies', 'fifo', '--durations', 'fixed', '--seed', '3', '--out', out, '--json']);
       expect(run.code).toBe(0);

@@ -15,8 +15,10 @@ import { expectStatus, HubClient, type HubProcess, sleep, startHubProcess, TestA
  * Hub flags for the takeover and fencing tests: a 3 s lease, so that a home's absence outlasts it
  * within a test; agents that stop heartbeating (their hub is down or cut off) are inactive after
  * 3 s and their replicas expire then, so that the tasks they held are run by others meanwhile.
+ * The thesis' trust sum: the scripted agents run whatever they are given at once (under the
+ * credibility default they would start on probation, running known-answer tasks).
  */
-export const FED_ARGS: readonly string[] = ['--tick-ms', '50', '--sync-interval-ms', '1000', '--lease-ms', '3000', '--heartbeat-interval-ms', '1000', '--heartbeat-timeout-ms', '3000', '--assignment-grace-ms', '2000'];
+export const FED_ARGS: readonly string[] = ['--tick-ms', '50', '--validation-policy', 'trust-sum', '--sync-interval-ms', '1000', '--lease-ms', '3000', '--heartbeat-interval-ms', '1000', '--heartbeat-timeout-ms', '3000', '--assignment-grace-ms', '2000'];
 
 export interface FedHub {
   name: string;

@@ -102,6 +102,20 @@ describe('trust-sum consensus', () => {
     }
   });
 
+  it('finds a second vote of one agent and groups alike among few votes and among many', () => {
+    // Up to 8 votes the policy searches arrays, past that it builds hash tables: the same answers.
+    for (const size of [2, 8, 9, 40]) {
+      const many: Vote[] = Array.from({ length: size }, (_, i) => ({ agentId: `agent-${i}`, digest: ['b', 'a', 'c'][i % 3] as string, trust: 1 + (i % 4) }));
+      expect(() => policy.decide([...many, { agentId: `agent-${size - 1}`, digest: 'a', trust: 1 }])).toThrow(InvalidVotesError);
+      const decision = policy.decide(many);
+      const expected = ['b', 'a', 'c']
+        .map((digest) => ({ digest, voters: many.filter((v) => v.digest === digest).map((v) => v.agentId), weight: many.filter((v) => v.digest === digest).reduce((w, v) => w + v.trust, 0) }))
+        .filter((g) => g.voters.length > 0)
+        .sort((x, y) => y.weight - x.weight || (x.digest < y.digest ? -1 : 1));
+      expect(decision.groups.map((g) => ({ digest: g.digest, voters: g.voters, weight: g.weight }))).toEqual(expected);
+    }
+  });
+
   it('is chosen by name from the params', () => {
     expect(validationPolicy(DEFAULT_PARAMS).name).toBe('trust-sum');
   });

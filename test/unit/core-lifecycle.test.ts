@@ -65,4 +65,18 @@ describe('task lifecycle', () => {
     expect(toppedUp.transitions).toHaveLength(started.transitions.length);
     expect(() => recordAssignments(makeTask({ status: 'validated' }), ['x'], 9)).toThrow(IllegalTransitionError);
   });
+
+  it('starts a round exactly as the transitions through in_queue to in_progress would, the input untouched', () => {
+    for (const task of [makeTask({ status: 'pending', round: 2, reason: 'retry 1 of 3: lost', staleness: 1 }), makeTask({ status: 'in_queue', round: 0 }), makeTask({ status: 'pending', round: 0 })]) {
+      const before = structuredClone(task);
+      const viaTransitions = (() => {
+        const queued = task.status === 'pending' ? transition(task, 'in_queue', 11) : task;
+        return { ...transition(queued, 'in_progress', 11), round: task.round + 1, assignments: ['a', 'b'] };
+      })();
+      const started = recordAssignments(task, ['a', 'b'], 11);
+      expect(started).toStrictEqual(viaTransitions);
+      expect(Object.keys(started)).toEqual(Object.keys(viaTransitions));
+      expect(task).toStrictEqual(before);
+    }
+  });
 });

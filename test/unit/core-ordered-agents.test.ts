@@ -106,6 +106,29 @@ describe('ordered agents', () => {
     expect(set.first({ cpu: 0, ram: 0, minKey: 0 }, 5)).toEqual(['a', 'b']);
   });
 
+  it('orders equal entries by id exactly, whatever the ids (long shared prefixes, units past 7 bits, prefixes of one another)', () => {
+    // Ranks compare the first units as numbers; ties, and units a rank cannot hold, fall back
+    // to the strings: the order must be the strings' own, as the set breaks ties.
+    const random = seededRandom(7);
+    const alphabet = ['', 'a', 'b', '0', 'f', '\u007f', '\u0080', '\u00e9', '\u4e00', '\uffff', '\u0000'];
+    const ids = new Set<string>();
+    while (ids.size < 400) {
+      const prefix = random() < 0.5 ? 'abcdef' : '';
+      let id = prefix;
+      const length = Math.floor(random() * 9);
+      for (let i = 0; i < length; i++) id += alphabet[Math.floor(random() * alphabet.length)] as string;
+      ids.add(id);
+    }
+    for (const blockSize of [1, 4, 32]) {
+      const set = new OrderedAgents({ blockSize });
+      for (const id of ids) set.set(id, 1, 2, 5, true);
+      // Moved away and back: attach finds their places again among equal keys.
+      for (const id of ids) if (random() < 0.3) set.set(id, 2, 2, 5, true);
+      for (const id of ids) set.set(id, 1, 2, 5, true);
+      expect(set.first({ cpu: 0, ram: 0, minKey: 0 }, ids.size)).toEqual([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+  });
+
   it('refuses a block size that is not a positive integer', () => {
     expect(() => new OrderedAgents({ blockSize: 0 })).toThrow(InvalidParamsError);
     expect(() => new OrderedAgents({ blockSize: 2.5 })).toThrow(InvalidParamsError);

@@ -1,7 +1,7 @@
 // The fence that keeps a cut-off home and the hub that took its tasks over from deciding one task
 // with different effects: a quorum to decide at all, and a rank that settles what slipped through.
 import { describe, expect, it } from 'vitest';
-import { hasQuorum, outranks, reopened, revertTrust } from '../../hub/federated/fence.ts';
+import { federationMembers, fenceAction, hasQuorum, outranks, reopened, revertTrust } from '../../hub/federated/fence.ts';
 import { DEFAULT_PARAMS } from '../../src/core/index.ts';
 import { makeAgent, makeTask } from './core-fixtures.ts';
 
@@ -25,6 +25,33 @@ describe('the quorum', () => {
 
   it('counts only members: a stranger heard is no vote', () => {
     expect(hasQuorum([A, B, C], [C, D])).toBe(false);
+  });
+});
+
+describe('the members whose quorum a hub needs', () => {
+  it('are every hub it knows of, however long silent, less those that sent forgeries', () => {
+    expect(federationMembers(A, [B, C, D, B], new Set([D])).sort()).toEqual([A, B, C]);
+    expect(federationMembers(A, [], new Set())).toEqual([A]); // alone
+  });
+
+  it('are the allow list when there is one, whatever else it knows', () => {
+    expect(federationMembers(A, [B, C, D], new Set(), [B, C]).sort()).toEqual([A, B, C]);
+  });
+
+  it('keep a minority cut off for any length of time a minority: it never regains a quorum of itself', () => {
+    // Five hubs; D and E cut off. Silence never shrinks their member list, so they never decide.
+    const E = 'e'.repeat(32);
+    expect(hasQuorum(federationMembers(D, [A, B, C, E], new Set()), [D, E])).toBe(false);
+    expect(hasQuorum(federationMembers(A, [B, C, D, E], new Set()), [A, B, C])).toBe(true);
+  });
+});
+
+describe('the fence', () => {
+  it('holds a deciding hub the moment it is out of quorum, and resumes a held one back in quorum', () => {
+    expect(fenceAction(true, false)).toBe('hold');
+    expect(fenceAction(false, true)).toBe('resume');
+    expect(fenceAction(true, true)).toBe('none');
+    expect(fenceAction(false, false)).toBe('none');
   });
 });
 

@@ -1,7 +1,7 @@
 // The lease that replaces a silent decider, judged from what each hub heard itself.
 import { describe, expect, it } from 'vitest';
 import { ContactBook } from '../../hub/federated/contact.ts';
-import { judgeClaim, type LeaseView, shouldTakeOver } from '../../hub/federated/takeover.ts';
+import { claimEntry, judgeClaim, type LeaseView, orphans, shouldTakeOver } from '../../hub/federated/takeover.ts';
 import { makeTask } from './core-fixtures.ts';
 
 const LEASE = 1000;
@@ -72,5 +72,23 @@ describe('taking a task over', () => {
     expect(judgeClaim(claimedByB, C)).toBe('ignore');
     expect(judgeClaim(claimedByB, A)).toBe('ignore');
     expect(judgeClaim(makeTask({ home: A, spec: { privateRegistry: true } }), B)).toBe('ignore');
+  });
+});
+
+describe('the takeover pass', () => {
+  const now = 9100;
+  const b = view(B, [[A, 0, 8000], [C, 0, null]]);
+  const tasks = [makeTask({ id: 'open', home: A, status: 'in_progress' }), makeTask({ id: 'done', home: A, status: 'validated' }), makeTask({ id: 'mine', home: B })];
+
+  it('takes the open tasks of a decider silent for a lease, only while this hub decides and holds a quorum', () => {
+    expect(orphans(tasks, [C], now, 0, b, true, true)).toEqual(['open']);
+    expect(orphans(tasks, [C], now, 0, b, false, true)).toEqual([]);
+    expect(orphans(tasks, [C], now, 0, b, true, false)).toEqual([]);
+  });
+
+  it('logs a claim at once: the waiting status as it is, any other as in_progress (no status, a claim only)', () => {
+    expect(claimEntry(makeTask({ id: 'w', status: 'in_queue', round: 2 }))).toEqual({ tasks: [{ taskId: 'w', status: 'in_queue', round: 2 }] });
+    expect(claimEntry(makeTask({ id: 'r', status: 'in_progress', round: 1 }))).toEqual({ tasks: [{ taskId: 'r', status: 'in_progress', round: 1 }] });
+    expect(claimEntry(makeTask({ id: 'v', status: 'validating', round: 0 }))).toEqual({ tasks: [{ taskId: 'v', status: 'in_progress', round: 0 }] });
   });
 });

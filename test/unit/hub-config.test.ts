@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, envName, HUB_PARAMS, loadHubConfig, parseHostPort, resolveHubConfig } from '../../hub/config.ts';
+import { ConfigError, DEFAULT_SPOT_CHECK_IMAGE, envName, HUB_PARAMS, loadHubConfig, parseHostPort, resolveHubConfig } from '../../hub/config.ts';
 import { DEFAULT_PARAMS } from '../../src/core/params.ts';
 
 const none = { flags: {}, env: {} };
@@ -18,28 +18,64 @@ function refusal(fn: () => unknown): ConfigError {
 }
 
 describe('hub configuration', () => {
-  it('defaults to ./.dcloud/hub on 127.0.0.1:8080 with the core defaults', () => {
+  it('defaults to ./.dcloud/hub on 127.0.0.1:8080 with the core defaults, but the credibility policy', () => {
     const config = resolveHubConfig(none);
     expect(config.dataDir).toBe('./.dcloud/hub');
     expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
-    expect(config.params).toEqual(DEFAULT_PARAMS);
+    // The hub's default policy is not the core's (the simulator's thesis scenarios keep trust-sum).
+    expect(config.params).toEqual({ ...DEFAULT_PARAMS, validation: { ...DEFAULT_PARAMS.validation, policy: 'credibility' } });
+    expect(DEFAULT_PARAMS.validation.policy).toBe('trust-sum');
     expect(config.resultBodyLimit).toBeGreaterThan(config.bodyLimit);
   });
 
-  it('runs the credibility policy by default when it has a spot-check image, the thesis\' trust sum otherwise', () => {
+  it('runs the credibility policy by default, with spot-checks on Docker Hub\'s busybox and no trusted agents', () => {
+    const config = resolveHubConfig(none);
+    expect(config.params.validation.policy).toBe('credibility');
+    expect(config.spotCheckImage).toBe(DEFAULT_SPOT_CHECK_IMAGE);
+    expect(DEFAULT_SPOT_CHECK_IMAGE).toBe('busybox:1.36');
+    expect(config.trustedAgents).toEqual([]);
     const image = '127.0.0.1:5000/dcloud/busybox:1';
-    const withImage = resolveHubConfig({ flags: { 'spot-check-image': image }, env: {} });
-    expect(withImage.params.validation.policy).toBe('credibility');
-    expect(withImage.spotCheckImage).toBe(image);
-    expect(resolveHubConfig({ flags: {}, env: { DCLOUD_HUB_SPOT_CHECK_IMAGE: image } }).params.validation.policy).toBe('credibility');
-    expect(resolveHubConfig({ flags: {}, env: {}, file: { name: 'hub.json', json: { spotCheck: { image } } } }).params.validation.policy).toBe('credibility');
-    const without = resolveHubConfig(none);
-    expect(without.params.validation.policy).toBe('trust-sum');
-    expect(without.spotCheckImage).toBeUndefined();
-    expect(resolveHubConfig({ flags: { 'spot-check-image': image, 'validation-policy': 'trust-sum' }, env: {} }).params.validation.policy).toBe('trust-sum');
-    // Asked for explicitly without known-answer tasks, no agent could ever earn a record: refused, saying why.
-    const refused = refusal(() => resolveHubConfig({ flags: { 'validation-policy': 'credibility' }, env: {} }));
-    expect(refused.message).toMatch(/--validation-policy.*needs --spot-check-image/);
+    expect(resolveHubConfig({ flags: { 'spot-check-image': image }, env: {} }).spotCheckImage).toBe(image);
+    expect(resolveHubConfig({ flags: {}, env: { DCLOUD_HUB_SPOT_CHECK_IMAGE: image } }).spotCheckImage).toBe(image);
+    expect(resolveHubConfig({ flags: {}, env: {}, file: { name: 'hub.json', json: { spotCheck: { image } } } }).spotCheckImage).toBe(image);
+    // The thesis' rule only when asked for; no image is then needed.
+    const trustSum = resolveHubConfig({ flags: { 'validation-policy': 'trust-sum', 'spot-check-image': '' }, env: {} });
+    expect(trustSum.params.validation.policy).toBe('trust-sum');
+    expect(trustSum.spotCheckImage).toBeUndefined();
+  });
+
+  it('refuses credibility without any source of records, never falling back to the trust sum', () => {
+    // No known-answer tasks and no trusted agent: no agent could ever earn a record. Refused, saying why.
+    const refused = refusal(() => resolveHubConfig({ flags: { 'spot-check-image': '' }, env: {} }));
+    expect(refused.message).toMatch(/--spot-check-image.*needs --spot-check-image or --trusted-agents/);
+    expect(refusal(() => resolveHubConfig({ flags: {}, env: {}, file: { name: 'hub.json', json: { spotCheck: { image: '' }, params: { validation: { policy: 'credibility' } } } } })).message).toMatch(
+      /hub\.json: params\.validation\.policy, hub\.json: spotCheck\.image.*needs/,
+    );
+    // An empty variable means "not set" (as for every parameter): the default image stays.
+    expect(resolveHubConfig({ flags: {}, env: { DCLOUD_HUB_SPOT_CHECK_IMAGE: '' } }).spotCheckImage).toBe(DEFAULT_SPOT_CHECK_IMAGE);
+    // Trusted agents are a source of records on their own.
+    const nodeId = 'ab'.repeat(16);
+    const trustedOnly = resolveHubConfig({ flags: { 'spot-check-image': '', 'trusted-agents': nodeId }, env: {} });
+    expect(trustedOnly.params.validation.policy).toBe('credibility');
+    expect(trustedOnly.spotCheckImage).toBeUndefined();
+    expect(trustedOnly.trustedAgents).toEqual([nodeId]);
+  });
+
+  it('reads trusted agents from every source, and refuses what is not a node id or a public key', () => {
+    const nodeId = 'AB'.repeat(16);
+    const publicKey = 'cd'.repeat(32);
+    expect(resolveHubConfig({ flags: { 'trusted-agents': `${nodeId},${publicKey}` }, env: {} }).trustedAgents).toEqual([nodeId.toLowerCase(), publicKey]);
+    expect(resolveHubConfig({ flags: {}, env: { DCLOUD_HUB_TRUSTED_AGENTS: publicKey } }).trustedAgents).toEqual([publicKey]);
+    expect(resolveHubConfig({ flags: {}, env: {}, file: { name: 'hub.json', json: { trustedAgents: [publicKey] } } }).trustedAgents).toEqual([publicKey]);
+    expect(refusal(() => resolveHubConfig({ flags: { 'trusted-agents': 'my-laptop' }, env: {} })).message).toMatch(/--trusted-agents: "my-laptop" is not an agent's node id/);
+    expect(refusal(() => resolveHubConfig({ flags: {}, env: {}, file: { name: 'hub.json', json: { trustedAgents: [nodeId.slice(2)] } } })).message).toMatch(/hub\.json: trustedAgents/);
+  });
+
+  it('takes a caller\'s defaults (dcloud up) below every source', () => {
+    const defaults = { 'spot-check-image': 'dcloud-test/busybox:1' };
+    expect(resolveHubConfig({ flags: {}, env: {}, defaults }).spotCheckImage).toBe('dcloud-test/busybox:1');
+    expect(resolveHubConfig({ flags: {}, env: { DCLOUD_HUB_SPOT_CHECK_IMAGE: 'other:1' }, defaults }).spotCheckImage).toBe('other:1');
+    expect(resolveHubConfig({ flags: {}, env: {}, file: { name: 'hub.json', json: { spotCheck: { image: 'file:1' } } }, defaults }).spotCheckImage).toBe('file:1');
   });
 
   it('reads the registration gates: proof-of-work bits and operator approval', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressBlock } from '../../hub/engine-address.ts';
+import { addressBlock, rateLimitKey } from '../../hub/engine-address.ts';
 import { BadAddressError } from '../../hub/errors.ts';
 import { expectError } from '../support/expect-error.ts';
 
@@ -24,5 +24,15 @@ describe('the address block an agent registers from', () => {
     for (const bad of ['', 'localhost', '1.2.3', '300.1.1.1', '1.2.3.4:80', 'gggg::1']) {
       expectError(() => addressBlock(bad), BadAddressError, 'BAD_ADDRESS');
     }
+  });
+});
+
+describe('the key the per-address rate limit counts under', () => {
+  it('is an IPv4 address itself, mapped or not, and an IPv6 address\'s /64 however it is written', () => {
+    expect(rateLimitKey('192.168.7.9')).toBe('192.168.7.9');
+    expect(rateLimitKey('::ffff:192.168.7.9')).toBe('192.168.7.9');
+    expect(rateLimitKey('2001:db8:abcd:12::1')).toBe('2001:db8:abcd:12::/64');
+    expect(rateLimitKey('2001:0db8:ABCD:0012:ffff:0000:0000:0001')).toBe('2001:db8:abcd:12::/64');
+    expect(rateLimitKey('2001:db8:abcd:13::1')).not.toBe(rateLimitKey('2001:db8:abcd:12::1'));
   });
 });

@@ -42,3 +42,22 @@ describe('Verifier', () => {
     expect(verifier.size).toBe(2);
   });
 });
+
+describe('Verifier.verifyOffThread', () => {
+  it('gives the same verdicts as verify(), on the thread pool', async () => {
+    const verifier = new Verifier();
+    const sig = a.sign(message);
+    const cases: Array<[string, Uint8Array, Uint8Array]> = [
+      [a.publicKeyHex, message, sig],
+      [a.publicKeyHex, Buffer.from('other'), sig],
+      [b.publicKeyHex, message, sig],
+      [a.publicKeyHex.toUpperCase(), message, sig],
+      ['zz'.repeat(32), message, sig],
+      [a.publicKeyHex, message, sig.subarray(0, 63)],
+      [`ee${'ff'.repeat(30)}7f`, message, sig],
+    ];
+    const offThread = await Promise.all(cases.map(([key, m, s]) => verifier.verifyOffThread(key, m, s)));
+    expect(offThread).toEqual(cases.map(([key, m, s]) => verifier.verify(key, m, s)));
+    expect(offThread).toEqual([true, false, false, false, false, false, false]);
+  });
+});

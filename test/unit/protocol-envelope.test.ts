@@ -12,6 +12,7 @@ import {
   type MessageBody,
   type MessageType,
   open,
+  openOffThread,
   type OpenOptions,
   ReplayGuard,
   seal,
@@ -386,5 +387,23 @@ describe('envelope shape and size', () => {
     const largest = Math.max(...Object.values(DEFAULT_MAX_PAYLOAD_BYTES));
     rejects({ payload: ' '.repeat(largest + 1), sig: good.sig }, E.OVERSIZED);
     rejects(' '.repeat(largest * 2 + 1), E.OVERSIZED);
+  });
+});
+
+describe('openOffThread', () => {
+  it('opens what open() opens and refuses, with the same code, what it refuses', async () => {
+    const options = (replay: ReplayGuard): OpenOptions<'agent.heartbeat'> => ({ verifier, expect: ['agent.heartbeat'], now: NOW, replay });
+    const good = seal('agent.heartbeat', heartbeat, alice, { now: NOW, nonce: freshNonce() });
+    const flipped = { ...good, sig: (good.sig[0] === '0' ? '1' : '0') + good.sig.slice(1) };
+    const stale = seal('agent.heartbeat', heartbeat, alice, { now: NOW - 200_000, nonce: freshNonce() });
+    const replay = new ReplayGuard();
+    const opened = await openOffThread(good, options(replay));
+    expect(opened).toMatchObject({ type: 'agent.heartbeat', signer: alice.publicKeyHex, body: heartbeat, envelope: good });
+    expect(opened.id).toBe(open(good, { verifier }).id);
+    const codeOf = async (input: unknown, guard: ReplayGuard) => openOffThread(input, options(guard)).then(() => 'opened', (err: EnvelopeError) => err.code);
+    expect(await codeOf(good, replay)).toBe(E.REPLAYED);
+    expect(await codeOf(flipped, new ReplayGuard())).toBe(E.BAD_SIGNATURE);
+    expect(await codeOf(stale, new ReplayGuard())).toBe(E.STALE);
+    expect(await codeOf('{', new ReplayGuard())).toBe(E.MALFORMED);
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventQueue } from '../../simulations/harness/event-queue.ts';
+import { removeFrom } from '../../simulations/harness/lists.ts';
 import { parseOptions } from '../../simulations/harness/options.ts';
 import { writeOutputs } from '../../simulations/harness/output.ts';
 import { Random } from '../../simulations/harness/random.ts';
@@ -61,6 +62,25 @@ describe('Random', () => {
     expect(exp / n).toBeGreaterThan(4.8);
     expect(exp / n).toBeLessThan(5.2);
     expect(counts.map((c) => Math.round((c / n) * 10) / 10)).toEqual([0.1, 0.6, 0.3]);
+  });
+});
+
+describe('removeFrom', () => {
+  it('takes one item out, keeping the order of the rest, and says whether it was there', () => {
+    const a = { n: 1 };
+    const b = { n: 2 };
+    const c = { n: 3 };
+    const list = [a, b, c, b];
+    expect(removeFrom(list, b)).toBe(true);
+    expect(list).toEqual([a, c, b]);
+    expect(list[2]).toBe(b);
+    expect(removeFrom(list, { n: 1 })).toBe(false);
+    expect(removeFrom(list, b)).toBe(true);
+    expect(removeFrom(list, a)).toBe(true);
+    expect(list).toEqual([c]);
+    expect(removeFrom(list, c)).toBe(true);
+    expect(list).toEqual([]);
+    expect(removeFrom(list, c)).toBe(false);
   });
 });
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadHubConfig } from '../../../hub/config.ts';
+import { createSigner, loadOrCreateKeyFile } from '../../../keys/index.ts';
 import { type Cli, stopSignal } from '../cli.ts';
 import { positiveNumber } from '../options.ts';
 import { DEFAULT_AGENT_UI, uiAddress } from './agent.ts';
@@ -13,9 +14,17 @@ interface UpFlags {
   maxRam?: number;
 }
 
+/** Spot-checks of `up` run on the image its README flow submits to, built locally: no internet needed. */
+export const UP_SPOT_CHECK_IMAGE = 'dcloud-test/busybox:1';
+
 /**
  * `dcloud up` (what `npm start` runs): a hub and an agent working for it, in this one process,
  * until Ctrl-C. The agent stops first, so its last results reach the hub before the hub goes.
+ *
+ * The hub runs the default credibility policy. Its agent is the operator's own machine, so the
+ * hub vouches for it (--trusted-agents): it runs users' tasks at once, alone, instead of waiting on
+ * probation for a second agent that a one-machine setup never has. DCLOUD_HUB_* variables still
+ * apply (more trusted agents are added to it; a spot-check image replaces the local one).
  */
 export function register(program: Command, cli: Cli): void {
   program
@@ -28,7 +37,16 @@ export function register(program: Command, cli: Cli): void {
     .option('--max-cpus <n>', 'cores the agent may offer at most', positiveNumber)
     .option('--max-ram <gb>', 'memory the agent may offer at most, GB', positiveNumber)
     .action(async (flags: UpFlags) => {
-      const config = await loadHubConfig({ flags: { data: join(flags.data, 'hub'), http: flags.http, 'log-level': 'warn' }, env: cli.env });
+      // The agent's identity first: the hub must know whom it vouches for before the agent registers.
+      const agentDir = join(flags.data, 'agent');
+      const { pair } = await loadOrCreateKeyFile(join(agentDir, 'agent.key'));
+      const localAgent = createSigner(pair).nodeId;
+      const trusted = [cli.env.DCLOUD_HUB_TRUSTED_AGENTS, localAgent].filter((ids) => ids !== undefined && ids !== '').join(',');
+      const config = await loadHubConfig({
+        flags: { data: join(flags.data, 'hub'), http: flags.http, 'log-level': 'warn', 'trusted-agents': trusted },
+        env: cli.env,
+        defaults: { 'spot-check-image': UP_SPOT_CHECK_IMAGE },
+      });
       const stopped = stopSignal();
       // Loaded here, not at the top: other commands need not load the hub and the agent.
       const [{ startHub }, { createLineLogger, startAgentProgram }] = await Promise.all([import('../../../hub/main.ts'), import('../../../agent/main.ts')]);
@@ -37,7 +55,7 @@ export function register(program: Command, cli: Cli): void {
       try {
         agent = await startAgentProgram({
           hubs: [hub.url],
-          dataDir: join(flags.data, 'agent'),
+          dataDir: agentDir,
           ui: flags.ui === false ? null : flags.ui,
           logger: createLineLogger(cli.stderr, 'agent '),
           // A machine set up to try dcloud on: its agent offers all of it (within the caps), so a
