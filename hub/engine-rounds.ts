@@ -14,12 +14,16 @@ import {
   type DecisionVoter,
   dependentDecisions,
   extendRound,
+  findExpiredAssignments,
+  findInactiveAgents,
   isOpen,
+  planAssignments,
   type PlannedAssignment,
   judgeSpotCheck,
   recordLogOdds,
   recordAssignments,
   roundOutcome,
+  selectActiveQueue,
   statsAfterDecision,
   subtractResources,
   type Task,
@@ -72,6 +76,65 @@ export interface RoundContext {
   now: number;
   /** Uniform in [0, 1): the credibility policy's random cross-checks (adaptive replication). */
   random?: () => number;
+}
+
+/**
+ * The health half of a scheduling pass: silent agents go inactive and their open assignments
+ * expire; so do assignments past their deadline. Each task that lost a replica is settled (core:
+ * roundOutcome). `heardSince` is when this hub started: after a restart every agent gets a fresh
+ * grace period, since nobody heard it while the hub was down.
+ */
+export function checkHealth(ctx: RoundContext, heardSince: number): { deactivated: number; expired: number } {
+  const { state, tx, now, params } = ctx;
+  const touched = new Set<string>();
+  const heard = function* () {
+    for (const agent of state.agents.values()) yield { agent, active: agent.active, lastHeartbeat: Math.max(agent.lastHeartbeat, heardSince) };
+  };
+  const silent = findInactiveAgents(heard(), now, params);
+  let expired = 0;
+  const silentFor = Math.round(params.agents.inactiveAfterMs / 1000);
+  for (const { agent } of silent) {
+    tx.agent({ ...agent, active: false });
+    for (const a of state.openAssignmentsOf(agent.id)) {
+      closeAssignment(ctx, a, { status: 'expired', reason: `agent went inactive (no heartbeat for more than ${silentFor} s)` });
+      touched.add(a.taskId);
+      expired += 1;
+    }
+  }
+  for (const a of findExpiredAssignments(state.openAssignments(), now)) {
+    closeAssignment(ctx, a, { status: 'expired', reason: 'no result before the deadline' });
+    touched.add(a.taskId);
+    expired += 1;
+  }
+  for (const taskId of touched) settleRound(ctx, taskId);
+  return { deactivated: silent.length, expired };
+}
+
+/** Which agent may take a replica of which task, beside those planned with it (core: PlanInput.eligible). */
+export type Eligibility = (task: Task, agentId: string, alongside: readonly string[]) => boolean;
+
+/**
+ * The assignment half of a scheduling pass: the active queue (core: selectActiveQueue) is planned
+ * onto agents (core: planAssignments, which reserves capacity as it goes); the plan becomes
+ * assignments and the tasks' new status (recordPlan). The active queue's tasks that still wait
+ * are `in_queue`; this hub's tasks that dropped out of it are `pending` again (another hub's task
+ * waits in its decider's queue: federated/apply.ts applyStatus).
+ */
+export function assignPass(ctx: RoundContext, eligible?: Eligibility): { assigned: number; queued: number; waiting: number } {
+  const { state, tx, now, params } = ctx;
+  const queue = selectActiveQueue(state.backlog, state.capacity, params.scheduling.activeQueueSize, now, params.scheduling.policy);
+  const plan = planAssignments({ queue, index: state.capacity, openAssignments: (taskId) => state.replicas(taskId), params, now, ...(eligible === undefined ? {} : { eligible }) });
+  recordPlan(state, tx, plan.assignments, now);
+  const inQueue = new Set(queue.map((t) => t.id));
+  for (const id of [...state.inQueue]) {
+    const task = state.tasks.get(id) as Task;
+    if (!inQueue.has(id) && state.decides(task)) tx.task(transition(task, 'pending', now));
+  }
+  for (const { id } of queue) {
+    const task = state.tasks.get(id) as Task;
+    if (task.status === 'pending') tx.task(transition(task, 'in_queue', now));
+  }
+  return { assigned: plan.assignments.length, queued: queue.length, waiting: plan.waiting.length };
 }
 
 /** Closes an open assignment and gives its reservation back to the agent. */

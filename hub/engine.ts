@@ -9,16 +9,12 @@ import {
   type Assignment,
   assignmentDeadline,
   type CoreParams,
-  findExpiredAssignments,
-  findInactiveAgents,
   isProvenLiar,
   isTerminal,
   mayHoldReplica,
   mergeParams,
   NO_RESOURCES,
   type PartialCoreParams,
-  planAssignments,
-  selectActiveQueue,
   spotCheckDue,
   type Task,
   type TaskStatus,
@@ -32,7 +28,7 @@ import {
 import { addressBlock } from './engine-address.ts';
 import { createRegistrationGate, type PowChallenge, type RegistrationGate } from './engine-registration.ts';
 import { makeSpotCheck, type SpotCheckImageStatus, type SpotCheckImageWatch, type SpotCheckOptions, startSpotCheck, watchSpotCheckImage } from './engine-spot-check.ts';
-import { assignmentIdOf, closeAssignment, recordPlan, recordResultIn, resultIntake, type RoundContext, settleRound } from './engine-rounds.ts';
+import { assignmentIdOf, assignPass, checkHealth, recordResultIn, resultIntake, type RoundContext } from './engine-rounds.ts';
 import { EngineState, Transaction } from './engine-state.ts';
 import type { AgentView, HubEngine, HubEvent, NetworkView, RegistryAuth, TaskFilter, TaskView, ValidationView, WorkGrant } from './engine-types.ts';
 import type { Verdict } from './federation/federation.ts';
@@ -687,67 +683,21 @@ class Engine implements HubEngineControl {
     }
   }
 
-  /**
-   * Silent agents go inactive and their open assignments expire; so do assignments past their
-   * deadline. Each task that lost a replica is settled (core: roundOutcome).
-   */
+  /** The health half of a pass (engine-rounds.ts checkHealth); agents' grace runs from this hub's start. */
   private checkHealth(ctx: RoundContext): { deactivated: number; expired: number } {
-    const { state, tx, now } = ctx;
-    const touched = new Set<string>();
-    const heardSince = this.startedAt;
-    const heard = function* () {
-      for (const agent of state.agents.values()) yield { agent, active: agent.active, lastHeartbeat: Math.max(agent.lastHeartbeat, heardSince) };
-    };
-    const silent = findInactiveAgents(heard(), now, this.params);
-    let expired = 0;
-    const silentFor = Math.round(this.params.agents.inactiveAfterMs / 1000);
-    for (const { agent } of silent) {
-      tx.agent({ ...agent, active: false });
-      for (const a of state.openAssignmentsOf(agent.id)) {
-        closeAssignment(ctx, a, { status: 'expired', reason: `agent went inactive (no heartbeat for more than ${silentFor} s)` });
-        touched.add(a.taskId);
-        expired += 1;
-      }
-    }
-    for (const a of findExpiredAssignments(state.openAssignments(), now)) {
-      closeAssignment(ctx, a, { status: 'expired', reason: 'no result before the deadline' });
-      touched.add(a.taskId);
-      expired += 1;
-    }
-    for (const taskId of touched) settleRound(ctx, taskId);
-    return { deactivated: silent.length, expired };
+    return checkHealth(ctx, this.startedAt);
   }
 
-  /**
-   * The active queue (core: selectActiveQueue) is planned onto agents (core: planAssignments,
-   * which reserves capacity as it goes); the plan becomes assignments and the tasks' new status
-   * (core: recordAssignments). The active queue's tasks that still wait are `in_queue`; tasks
-   * that dropped out of it are `pending` again.
-   */
+  /** The assignment half of a pass (engine-rounds.ts assignPass), with this hub's placement rules. */
   private assign(ctx: RoundContext): { assigned: number; queued: number; waiting: number } {
-    const { state, tx, now, params } = ctx;
-    const queue = selectActiveQueue(state.backlog, state.capacity, params.scheduling.activeQueueSize, now, params.scheduling.policy);
+    const { state } = ctx;
     // Agents that may not run users' tasks (EngineState.restricted): none is the common case, and the scheduler's fast path.
     const diverse = this.options.placementDiversity === true;
     const eligible =
       state.restricted.size === 0 && !diverse
         ? undefined
         : (task: Task, agentId: string, alongside: readonly string[]) => !state.restricted.has(agentId) && (!diverse || this.diverse(task, agentId, alongside));
-    const plan = planAssignments({ queue, index: state.capacity, openAssignments: (taskId) => state.replicas(taskId), params, now, ...(eligible === undefined ? {} : { eligible }) });
-
-    recordPlan(state, tx, plan.assignments, now);
-
-    const inQueue = new Set(queue.map((t) => t.id));
-    for (const id of [...state.inQueue]) {
-      const task = state.tasks.get(id) as Task;
-      // Another hub's task waits in its decider's queue, not in this one's (federated/apply.ts applyStatus).
-      if (!inQueue.has(id) && state.decides(task)) tx.task(transition(task, 'pending', now));
-    }
-    for (const { id } of queue) {
-      const task = state.tasks.get(id) as Task;
-      if (task.status === 'pending') tx.task(transition(task, 'in_queue', now));
-    }
-    return { assigned: plan.assignments.length, queued: queue.length, waiting: plan.waiting.length };
+    return assignPass(ctx, eligible);
   }
 
   /** Core: mayHoldReplica, beside the agents holding the task's round and those planned with it this pass. */

@@ -462,7 +462,7 @@ export function createFederationBridge(components: FederationBridgeComponents, s
       await draining;
       await federation?.stop();
       federation = undefined;
-      await store?.close();
+      await Promise.all([store?.close(), verifier.close()]);
       store = undefined;
     },
 

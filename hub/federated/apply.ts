@@ -247,26 +247,18 @@ export function applyLogEntry(ctx: RoundContext, opened: Opened, rules: LogEntry
       return applyStatus(ctx, opened.nodeId, (opened as Opened<'task.status'>).body, rules.voided);
     case 'assignment': {
       const { body } = opened as Opened<'assignment'>;
-      const task = ctx.state.tasks.get(body.taskId);
-      if (task === undefined) return 'retry';
-      const claim = judgeClaim(task, opened.nodeId);
-      if (claim === 'ignore') {
-        rules.note?.('ignored-claim', `${opened.type} of ${opened.nodeId} on ${body.taskId}`);
-        return 'ignore';
-      }
+      const judged = claimOn(ctx, opened, body.taskId, rules);
+      if (typeof judged === 'string') return judged;
+      const { claim } = judged;
       if (claim === 'takeover') acceptDecider(ctx, body.taskId, opened.nodeId, rules.voided(body.taskId));
       const ready = assignmentReadiness(ctx, body);
       return ready === 'ready' ? applyAssignment(ctx, body) : ready;
     }
     case 'decision': {
       const { body } = opened as Opened<'decision'>;
-      const task = ctx.state.tasks.get(body.taskId);
-      if (task === undefined) return 'retry';
-      const claim = judgeClaim(task, opened.nodeId);
-      if (claim === 'ignore') {
-        rules.note?.('ignored-claim', `${opened.type} of ${opened.nodeId} on ${body.taskId}`);
-        return 'ignore';
-      }
+      const judged = claimOn(ctx, opened, body.taskId, rules);
+      if (typeof judged === 'string') return judged;
+      const { task, claim } = judged;
       const check = checkDecision({ task, body, assignment: (id) => ctx.state.assignments.get(id), verifier: rules.verifier, params: ctx.params, policy: rules.policy });
       if (check.kind !== 'ok') {
         if (check.kind === 'reject') rules.note?.('refused-decision', check.reason);
@@ -278,4 +270,16 @@ export function applyLogEntry(ctx: RoundContext, opened: Opened, rules: LogEntry
     default:
       return 'ignore';
   }
+}
+
+/** The task an assignment or decision is about and the sender's claim on it; 'retry' while the task is unknown, 'ignore' for a claim rank refuses. */
+function claimOn(ctx: RoundContext, opened: Opened, taskId: string, rules: LogEntryRules): { task: Task; claim: 'decider' | 'takeover' } | 'retry' | 'ignore' {
+  const task = ctx.state.tasks.get(taskId);
+  if (task === undefined) return 'retry';
+  const claim = judgeClaim(task, opened.nodeId);
+  if (claim === 'ignore') {
+    rules.note?.('ignored-claim', `${opened.type} of ${opened.nodeId} on ${taskId}`);
+    return 'ignore';
+  }
+  return { task, claim };
 }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Verifier } from '../../keys/verifier.ts';
+import { VerifyPool } from '../../keys/verify-pool.ts';
 import { signedBytes } from '../../protocol/envelope.ts';
 import { isMessageType, type Envelope } from '../../protocol/messages.ts';
 
 /**
- * A Verifier that can check many signatures at once on libuv's thread pool, and remembers what it
- * checked so that `open()`, run afterwards on the main thread, does not check it again.
+ * A Verifier that can check many signatures at once on worker threads (keys/verify-pool.ts), and
+ * remembers what it checked so that `open()`, run afterwards on the main thread, does not check it
+ * again.
  *
  * Why: a hub catching up receives thousands of log entries, each carrying more signed envelopes
  * (a task's spec, a decision's results). One Ed25519 verify costs 60-200 µs; done one by one on
@@ -17,7 +18,7 @@ import { isMessageType, type Envelope } from '../../protocol/messages.ts';
  * the message, so a signature reused over other bytes misses and is verified for real. Only
  * successes are remembered; a failure is verified again by `open()`, which names the reason.
  */
-export class BatchVerifier extends Verifier {
+export class BatchVerifier extends VerifyPool {
   private readonly verified = new Map<string, string>();
   private readonly maxVerified: number;
 

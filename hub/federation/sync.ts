@@ -153,7 +153,7 @@ function carried(body: unknown, type: string): readonly unknown[] {
  * accepted before either are kept.
  *
  * Pipelined: the next page is asked for as soon as a page arrives, and a page's signatures are
- * verified on the thread pool (BatchVerifier.prepare) while the page before it is applied, so the
+ * verified on worker threads (BatchVerifier.prepare) while the page before it is applied, so the
  * network, the verification and the engine's work overlap. Pages are still applied in order.
  */
 export async function syncFrom(

@@ -5,19 +5,15 @@ import {
   type Agent,
   type Assignment,
   type CoreParams,
-  findExpiredAssignments,
-  findInactiveAgents,
   isTerminal,
   newTask,
-  planAssignments,
-  selectActiveQueue,
   type Task,
   transition,
   type ValidationPolicy,
   withStartingReplicas,
 } from '../../src/core/index.ts';
 import { checkDigest, newAgentRecord } from '../../hub/engine.ts';
-import { closeAssignment, recordPlan, recordResultIn, resultIntake, type RoundContext, settleRound } from '../../hub/engine-rounds.ts';
+import { assignPass, checkHealth, recordResultIn, resultIntake, type RoundContext } from '../../hub/engine-rounds.ts';
 import { EngineState, Transaction } from '../../hub/engine-state.ts';
 import { type Applied, applyLogEntry, voidedBy } from '../../hub/federated/apply.ts';
 import { ContactBook } from '../../hub/federated/contact.ts';
@@ -35,8 +31,8 @@ import { type LeaseView, orphans } from '../../hub/federated/takeover.ts';
  * federationMembers, hasQuorum), the takeover pass (hub/federated/takeover.ts orphans), and the
  * core. What is simulated is only what the hub does with I/O: the store (records stay in memory),
  * the federation transport (log entries are handed over by fed-world.ts), the timers that call
- * these steps, and the engine's scheduling pass (hub/engine.ts pass: the same core calls and
- * recordPlan, without its optional placement diversity).
+ * these steps. The scheduling pass is the engine's (hub/engine-rounds.ts checkHealth and
+ * assignPass), without its optional placement diversity.
  *
  * Log entries are not signed (the transport's signatures are not the federation's rules); the
  * envelopes inside them are real: the submitter's task spec and the agents' results, which
@@ -205,48 +201,11 @@ export class FedHub {
 
   tick(now: number): void {
     this.#transact(now, (ctx) => {
-      this.#checkHealth(ctx);
-      if (this.state.deciding) this.#assign(ctx);
+      checkHealth(ctx, this.startedAt);
+      // Agents that may not run users' tasks (EngineState.restricted); placement diversity is off here.
+      const restricted = this.state.restricted;
+      if (this.state.deciding) assignPass(ctx, restricted.size === 0 ? undefined : (_task, agentId) => !restricted.has(agentId));
     });
-  }
-
-  #checkHealth(ctx: RoundContext): void {
-    const { state, tx, now } = ctx;
-    const touched = new Set<string>();
-    const heardSince = this.startedAt;
-    const heard = function* () {
-      for (const agent of state.agents.values()) yield { agent, active: agent.active, lastHeartbeat: Math.max(agent.lastHeartbeat, heardSince) };
-    };
-    const silent = findInactiveAgents(heard(), now, this.params);
-    for (const { agent } of silent) {
-      tx.agent({ ...agent, active: false });
-      for (const a of state.openAssignmentsOf(agent.id)) {
-        closeAssignment(ctx, a, { status: 'expired', reason: 'agent went inactive' });
-        touched.add(a.taskId);
-      }
-    }
-    for (const a of findExpiredAssignments(state.openAssignments(), now)) {
-      closeAssignment(ctx, a, { status: 'expired', reason: 'no result before the deadline' });
-      touched.add(a.taskId);
-    }
-    for (const taskId of touched) settleRound(ctx, taskId);
-  }
-
-  #assign(ctx: RoundContext): void {
-    const { state, tx, now, params } = ctx;
-    const queue = selectActiveQueue(state.backlog, state.capacity, params.scheduling.activeQueueSize, now, params.scheduling.policy);
-    // Agents that may not run users' tasks (EngineState.restricted); placement diversity is off here.
-    const eligible = state.restricted.size === 0 ? undefined : (_task: Task, agentId: string) => !state.restricted.has(agentId);
-    const plan = planAssignments({ queue, index: state.capacity, openAssignments: (taskId) => state.replicas(taskId), params, now, ...(eligible === undefined ? {} : { eligible }) });
-    recordPlan(state, tx, plan.assignments, now);
-    const inQueue = new Set(queue.map((t) => t.id));
-    for (const id of [...state.inQueue]) {
-      if (!inQueue.has(id)) tx.task(transition(state.tasks.get(id) as Task, 'pending', now));
-    }
-    for (const { id } of queue) {
-      const task = state.tasks.get(id) as Task;
-      if (task.status === 'pending') tx.task(transition(task, 'in_queue', now));
-    }
   }
 
   // ---- the federation bridge (hub/federation-bridge.ts onEntries, fence, takeOver, resumeWhenSynced) ----
