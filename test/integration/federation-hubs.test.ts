@@ -193,7 +193,10 @@ describe('three federated hubs', () => {
       expect(sets[2]).toEqual(sets[0]);
       const byRound = Map.groupBy(views[0]!.assignments, (a) => a.round);
       for (const round of byRound.values()) {
-        expect(round.length).toBeLessThanOrEqual(2);
+        // A seat freed (an agent that missed its heartbeat timeout on a loaded machine, a failed
+        // run) is given again; never more than the overlap at once.
+        const seated = round.filter((a) => a.status !== 'expired' && a.status !== 'failed');
+        expect(seated.length).toBeLessThanOrEqual(2);
         expect(new Set(round.map((a) => a.agentId)).size).toBe(round.length);
       }
     }
