@@ -4,6 +4,11 @@ import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:cr
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const HEX_KEY = /^[0-9a-f]{64}$/;
 
+/** Whether text is a public key in canonical form (64 lower-case hex characters); other text never verifies. */
+export function isPublicKeyHex(text: string): boolean {
+  return HEX_KEY.test(text);
+}
+
 export function publicKeyObject(publicKey: Uint8Array): KeyObject {
   return createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]), format: 'der', type: 'spki' });
 }
@@ -55,7 +60,7 @@ export class Verifier {
     let key = this.cache.get(publicKeyHex);
     if (key !== undefined) return key;
     // Only keys in canonical form enter the cache, so a hit needs no second look at the text.
-    if (!HEX_KEY.test(publicKeyHex)) return undefined;
+    if (!isPublicKeyHex(publicKeyHex)) return undefined;
     try {
       key = publicKeyObject(Buffer.from(publicKeyHex, 'hex'));
     } catch {

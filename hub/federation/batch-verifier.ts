@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isPublicKeyHex } from '../../keys/verifier.ts';
 import { VerifyPool } from '../../keys/verify-pool.ts';
 import { signedBytes } from '../../protocol/envelope.ts';
 import { isMessageType, type Envelope } from '../../protocol/messages.ts';
@@ -70,7 +71,6 @@ function digest(message: Uint8Array): string {
   return createHash('sha256').update(message).digest('base64');
 }
 
-const HEX_KEY = /^[0-9a-f]{64}$/;
 const SIG = /^[0-9a-f]{128}$/;
 
 /** Just enough of an envelope to check its signature; undefined for anything open() would refuse anyway. */
@@ -84,6 +84,6 @@ function parse(envelope: unknown): { signer: string; type: string; body: unknown
   } catch {
     return undefined;
   }
-  if (message === null || typeof message !== 'object' || !isMessageType(message.type) || typeof message.signer !== 'string' || !HEX_KEY.test(message.signer)) return undefined;
+  if (message === null || typeof message !== 'object' || !isMessageType(message.type) || typeof message.signer !== 'string' || !isPublicKeyHex(message.signer)) return undefined;
   return { signer: message.signer, type: message.type, body: message.body, bytes: signedBytes(message.type, payload), sig: Buffer.from(sig, 'hex') };
 }
